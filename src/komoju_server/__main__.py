@@ -1,0 +1,3 @@
+from komoju_server.cli import main
+
+main()

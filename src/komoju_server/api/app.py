@@ -1,0 +1,47 @@
+"""The ASGI application: routes, middleware and error rendering, wired to one Runtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+import falcon.asgi
+
+from komoju_server.api import errors
+from komoju_server.api.health import Health
+from komoju_server.api.middleware import RequestMiddleware
+from komoju_server.config import Settings
+from komoju_server.runtime import Runtime
+
+API = "/api/v1"
+
+
+class Lifespan:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        await self._runtime.start()
+
+    async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        await self._runtime.stop()
+
+
+def create_app(runtime: Runtime) -> falcon.asgi.App:
+    app = falcon.asgi.App(
+        middleware=[Lifespan(runtime), RequestMiddleware(runtime.keyring, lambda: runtime.maintenance)],
+        cors_enable=False,
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.auto_parse_form_urlencoded = False
+    errors.install(app)
+    app.add_route("/health", Health(runtime))
+    from komoju_server.api import routes
+
+    routes.add_all(app, runtime, API)
+    return app
+
+
+def app_from_env() -> falcon.asgi.App:
+    """Factory for worker processes: settings come from the environment."""
+    return create_app(Runtime.build(Settings.from_env()))

@@ -1,0 +1,60 @@
+"""Every failure leaves as KOMOJU's JSON error envelope: never an HTML page or a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+import falcon.asgi
+
+from komoju_server.api.responses import send
+from komoju_server.domain.errors import ApiError
+
+log = logging.getLogger("komoju_server")
+
+_HTTP_CODES = {404: "not_found", 405: "bad_request", 401: "unauthorized", 403: "forbidden", 503: "service_unavailable"}
+
+
+async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: ApiError, params: Any) -> None:
+    send(resp, error.body(), error.status)
+
+
+async def http_error(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: falcon.HTTPError, params: Any
+) -> None:
+    status = error.status_code
+    code = _HTTP_CODES.get(status, "bad_request")
+    send(resp, ApiError(code).body(), status if status in _HTTP_CODES or status < 500 else 400)
+    if status == 405 and error.headers:
+        for name, value in error.headers.items():
+            resp.set_header(name, value)
+
+
+async def unexpected(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: Exception, params: Any) -> None:
+    # Logged once, with the request id and the exception's type and place only: never the
+    # request body or the exception's message, which may hold card data.
+    log.error(
+        "request %s %s %s failed: %s at %s",
+        getattr(req.context, "request_id", "-"),
+        req.method,
+        req.path,
+        type(error).__name__,
+        _where(error),
+    )
+    send(resp, ApiError("internal_server_error").body(), 500)
+
+
+def _where(error: Exception) -> str:
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+
+
+def install(app: falcon.asgi.App) -> None:
+    app.add_error_handler(Exception, unexpected)
+    app.add_error_handler(falcon.HTTPError, http_error)
+    app.add_error_handler(ApiError, api_error)

@@ -1,0 +1,95 @@
+"""Request bodies and query strings: Rails-style bracketed form fields and JSON, to one structure.
+
+`a[b]=1&a[c][]=2&a[c][]=3` and `{"a": {"b": "1", "c": ["2", "3"]}}` decode alike. Form values
+stay strings; validation downstream accepts both strings and JSON numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote_plus
+
+import orjson
+
+from komoju_server.domain.errors import ApiError
+
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_MAX_DEPTH = 8
+
+
+class BodyError(ApiError):
+    def __init__(self) -> None:
+        super().__init__("bad_request")
+
+
+def decode_form(text: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if not text:
+        return result
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        raw_key, _, raw_value = pair.partition("=")
+        key = unquote_plus(raw_key, errors="strict")
+        value = unquote_plus(raw_value, errors="strict")
+        _assign(result, key, value)
+    return result
+
+
+def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """Decode a request body by its content type; anything undecodable is 400 bad_request."""
+    if not body.strip():
+        return {}
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    try:
+        if media == "application/json" or (not media and body.lstrip()[:1] in (b"{", b"[")):
+            data = orjson.loads(body)
+            if not isinstance(data, dict):
+                raise BodyError()
+            return data
+        return decode_form(body.decode("utf-8"))
+    except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError) as exc:
+        raise BodyError() from exc
+
+
+def _assign(root: dict[str, Any], key: str, value: str) -> None:
+    match = _KEY.match(key)
+    if not match:
+        raise BodyError()
+    head, rest = match.group(1), match.group(2)
+    path: list[str] = [head] + (rest[1:-1].split("][") if rest else [])
+    if len(path) > _MAX_DEPTH:
+        raise BodyError()
+    node: Any = root
+    for index, part in enumerate(path):
+        last = index == len(path) - 1
+        following = None if last else path[index + 1]
+        if isinstance(node, list):
+            # `a[][x]=1&a[][y]=2` builds one hash until a key repeats, as Rack does.
+            if part != "":
+                raise BodyError()
+            if last:
+                node.append(value)
+                return
+            if following == "":
+                raise BodyError()
+            if not node or not isinstance(node[-1], dict) or following in node[-1]:
+                node.append({})
+            node = node[-1]
+            continue
+        if part == "":
+            raise BodyError()
+        if last:
+            if part in node and isinstance(node[part], (dict, list)):
+                raise BodyError()
+            node[part] = value
+            return
+        child = node.get(part)
+        want_list = following == ""
+        if child is None:
+            child = [] if want_list else {}
+            node[part] = child
+        elif isinstance(child, str) or isinstance(child, list) != want_list:
+            raise BodyError()
+        node = child

@@ -1,0 +1,63 @@
+"""What every request goes through: a request id, maintenance mode, and API-key authentication."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Any
+
+import falcon
+import falcon.asgi
+
+from komoju_server.domain.errors import ApiError
+from komoju_server.services.merchants import KeyRing
+
+# Resource attribute naming the weakest key it accepts: "secret", "publishable" or None (no key).
+ACCESS = "access"
+
+
+def key_from_header(header: str | None) -> str | None:
+    """The API key of HTTP Basic auth: the user name; the password is ignored."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user = decoded.partition(":")[0]
+    return user or None
+
+
+class RequestMiddleware:
+    def __init__(self, keyring: KeyRing, maintenance: Any) -> None:
+        self._keyring = keyring
+        self._maintenance = maintenance  # a callable answering whether the API is in maintenance
+
+    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        req.context.request_id = req.get_header("X-Request-Id") or os.urandom(12).hex()
+        resp.set_header("X-Request-Id", req.context.request_id)
+        req.context.caller = None
+        if req.path.startswith("/api/") and self._maintenance():
+            raise ApiError("service_unavailable")
+
+    async def process_resource(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, params: dict[str, Any]
+    ) -> None:
+        access = getattr(resource, ACCESS, "secret")
+        if access is None:
+            return
+        key = key_from_header(req.get_header("Authorization"))
+        caller = await self._keyring.caller(key) if key else None
+        if caller is None:
+            raise ApiError("unauthorized")
+        if caller.key_kind == "publishable" and not _allows_publishable(resource, req.method):
+            raise ApiError("forbidden")
+        req.context.caller = caller
+
+
+def _allows_publishable(resource: object, method: str) -> bool:
+    return method in getattr(resource, "publishable_methods", ())

@@ -1,0 +1,26 @@
+"""Reading what a request carries: its decoded body and query string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon.asgi
+
+from komoju_server.api.forms import BodyError, decode_body, decode_form
+
+MAX_BODY = 1_000_000
+
+
+async def body(req: falcon.asgi.Request) -> dict[str, Any]:
+    raw = await req.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BodyError()
+    req.context.raw_body = raw
+    return decode_body(raw, req.content_type)
+
+
+def query(req: falcon.asgi.Request) -> dict[str, Any]:
+    try:
+        return decode_form(req.query_string)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BodyError() from exc

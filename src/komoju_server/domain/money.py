@@ -1,0 +1,62 @@
+"""Money: integers in each currency's lowest denomination (yen, won, cents), never floats.
+
+Clients send amounts as JSON numbers or strings ("100", "10.0"). An amount must be a whole
+number of the lowest denomination; a tax finer than that is rounded half up, as KOMOJU's
+document says. Tax omitted or `auto` is Japan's highest consumption tax rate of the amount.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from komoju_server.domain.errors import ApiError, invalid
+
+# ISO 4217 code -> digits after the decimal point of the major unit (for display only:
+# amounts in the API are already in the minor unit).
+CURRENCIES: dict[str, int] = {"JPY": 0, "KRW": 0, "USD": 2, "EUR": 2, "TWD": 2}
+MAX_AMOUNT = 9_999_999
+TAX_RATE_PERCENT = 10  # Japan's standard consumption tax rate
+
+
+def currency(value: Any, param: str = "currency") -> str:
+    if value is None or value == "":
+        raise ApiError("missing_parameter", param)
+    code = str(value).upper() if isinstance(value, str) else None
+    if code not in CURRENCIES:
+        raise ApiError("invalid_currency", param)
+    return code
+
+
+def _decimal(value: Any, param: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise invalid(param)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise invalid(param) from exc
+    if not number.is_finite() or number < 0:
+        raise invalid(param)
+    return number
+
+
+def amount(value: Any, param: str = "amount", most: int = MAX_AMOUNT) -> int:
+    """A non-negative whole amount of the lowest denomination, at most `most`."""
+    number = _decimal(value, param)
+    if number != number.to_integral_value() or number > most:
+        raise invalid(param)
+    return int(number)
+
+
+def tax(value: Any, of_amount: int, param: str = "tax") -> int:
+    if value is None or value == "" or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return auto_tax(of_amount)
+    number = _decimal(value, param)
+    if number > MAX_AMOUNT:
+        raise invalid(param)
+    return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def auto_tax(of_amount: int) -> int:
+    """10% of the amount, rounded half up to the lowest denomination."""
+    return int((Decimal(of_amount) * TAX_RATE_PERCENT / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -1,0 +1,84 @@
+"""The payment resource: what is stored, and how it is answered."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from komoju_server.domain.clock import iso
+
+
+@dataclass(slots=True)
+class Payment:
+    id: str
+    merchant_id: str
+    mode: str
+    method_type: str
+    status: str
+    amount: int
+    tax: int
+    currency: str
+    created_at: int
+    details: dict[str, Any]  # the public payment_details
+    payment_method_fee: int = 0
+    customer: str | None = None
+    payment_deadline: int | None = None
+    description: str | None = None
+    captured_at: int | None = None
+    external_order_num: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    amount_refunded: int = 0
+    locale: str = "ja"
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+    refund_requests: list[dict[str, Any]] = field(default_factory=list)
+    return_url: str | None = None
+    cancel_url: str | None = None
+    fraud_details: dict[str, str] | None = None
+    capture: bool = True
+    webhooks: list[str] = field(default_factory=list)
+    subscription: str | None = None
+    version: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tax + self.payment_method_fee
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.total - self.amount_refunded
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "resource": "payment",
+            "status": self.status,
+            "amount": self.amount,
+            "tax": self.tax,
+            "customer": self.customer,
+            "payment_deadline": iso(self.payment_deadline),
+            "payment_details": self.details,
+            "payment_method_fee": self.payment_method_fee,
+            "total": self.total,
+            "currency": self.currency,
+            "description": self.description,
+            "subscription": self.subscription,
+            "captured_at": iso(self.captured_at),
+            "external_order_num": self.external_order_num,
+            "metadata": self.metadata,
+            "created_at": iso(self.created_at),
+            "amount_refunded": self.amount_refunded,
+            "locale": self.locale,
+            "refunds": self.refunds,
+            "refund_requests": self.refund_requests,
+        }
+
+    def to_doc(self) -> str:
+        return orjson.dumps(asdict(self)).decode()
+
+    @classmethod
+    def from_doc(cls, doc: str | bytes, version: int) -> Payment:
+        data = orjson.loads(doc)
+        data["version"] = version
+        return cls(**data)

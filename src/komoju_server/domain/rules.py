@@ -1,0 +1,182 @@
+"""Value rules for payment_details fields: each takes the raw value and gives the clean one,
+or raises `invalid_parameter` naming the field (e.g. `payment_details[store]`)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from komoju_server.domain.errors import invalid
+
+Rule = Callable[[Any, str], Any]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# KOMOJU's own pattern: ten digits, with brackets, spaces, dashes or a plus between them.
+_PHONE = re.compile(r"^([() \-_+]*[0-9]){10}[() \-_+0-9]*$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def _text(value: Any, param: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise invalid(param)
+    return str(value).strip()
+
+
+def text(most: int = 255) -> Rule:
+    def rule(value: Any, param: str) -> str:
+        clean = _text(value, param)
+        if not clean or len(clean) > most:
+            raise invalid(param)
+        return clean
+
+    return rule
+
+
+def email(value: Any, param: str) -> str:
+    clean = _text(value, param)
+    if len(clean) > 255 or not _EMAIL.match(clean):
+        raise invalid(param)
+    return clean
+
+
+def phone(value: Any, param: str) -> str:
+    clean = _text(value, param)
+    if not _PHONE.match(clean):
+        raise invalid(param)
+    return clean
+
+
+def url(value: Any, param: str) -> str:
+    clean = _text(value, param)
+    if len(clean) > 2000 or not _URL.match(clean):
+        raise invalid(param)
+    return clean
+
+
+def katakana(value: Any, param: str) -> str:
+    """Full- or half-width katakana, with spaces and the long-vowel mark."""
+    clean = _text(value, param)
+    if not clean or len(clean) > 255:
+        raise invalid(param)
+    for char in clean:
+        if char in " 　ー－-・･ｰ":
+            continue
+        name = unicodedata.name(char, "")
+        if "KATAKANA" not in name:
+            raise invalid(param)
+    return clean
+
+
+def half_width_kana(value: Any, param: str) -> str:
+    """Half-width katakana, digits, upper-case letters and spaces: what Japanese banks accept."""
+    clean = _text(value, param)
+    if not clean or len(clean) > 48:
+        raise invalid(param)
+    for char in clean:
+        if char in " ()-.,/" or char.isdigit() or ("A" <= char <= "Z"):
+            continue
+        if not ("\uff61" <= char <= "\uff9f"):
+            raise invalid(param)
+    return clean
+
+
+def one_of(*choices: str) -> Rule:
+    def rule(value: Any, param: str) -> str:
+        clean = _text(value, param)
+        if clean not in choices:
+            raise invalid(param)
+        return clean
+
+    return rule
+
+
+def integer(least: int, most: int) -> Rule:
+    def rule(value: Any, param: str) -> int:
+        if isinstance(value, bool):
+            raise invalid(param)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        clean = _text(value, param)
+        if not re.fullmatch(r"\d+", clean):
+            raise invalid(param)
+        number = int(clean)
+        if not least <= number <= most:
+            raise invalid(param)
+        return number
+
+    return rule
+
+
+def digits(least: int, most: int) -> Rule:
+    """A string of digits (spaces and dashes dropped) of a length in [least, most]."""
+
+    def rule(value: Any, param: str) -> str:
+        clean = re.sub(r"[\s-]", "", _text(value, param))
+        if not clean.isdigit() or not least <= len(clean) <= most:
+            raise invalid(param)
+        return clean
+
+    return rule
+
+
+def card_number(value: Any, param: str) -> str:
+    clean = re.sub(r"[\s-]", "", _text(value, param))
+    if not clean.isdigit() or not 12 <= len(clean) <= 19 or not luhn(clean):
+        raise invalid(param)
+    return clean
+
+
+def luhn(number: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        d = int(char)
+        if index % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def verification_value(value: Any, param: str) -> str:
+    clean = _text(value, param)
+    if not clean.isdigit() or not 3 <= len(clean) <= 4:
+        raise invalid(param)
+    return clean
+
+
+def prepaid_number(least: int = 16, most: int = 16) -> Rule:
+    """Prepaid card numbers are letters and digits (test numbers start with `e`)."""
+
+    def rule(value: Any, param: str) -> str:
+        clean = re.sub(r"[\s-]", "", _text(value, param))
+        if not clean.isalnum() or not clean.isascii() or not least <= len(clean) <= most:
+            raise invalid(param)
+        return clean
+
+    return rule
+
+
+def secret_text(least: int, most: int) -> Rule:
+    def rule(value: Any, param: str) -> str:
+        clean = _text(value, param)
+        if not least <= len(clean) <= most:
+            raise invalid(param)
+        return clean
+
+    return rule
+
+
+def zip_code(value: Any, param: str) -> str:
+    clean = _text(value, param)
+    if not re.fullmatch(r"\d{3}-?\d{4}", clean):
+        raise invalid(param)
+    return clean
+
+
+def card_year(value: Any, param: str) -> int:
+    """A card's expiry year, four digits or two (25 means 2025)."""
+    year = integer(0, 2100)(value, param)
+    return year + 2000 if year < 100 else year

@@ -1,0 +1,76 @@
+"""Test-mode inputs and what they do, from KOMOJU's public test-input catalogue.
+
+In test mode the card number decides the outcome; the expiry date and CVV are not checked
+against anything, so the document's examples (expiry 01/2025) keep working.
+"""
+
+from __future__ import annotations
+
+# card number -> brand (success) or KOMOJU error code (decline)
+CARDS: dict[str, tuple[str, str | None]] = {
+    "3530111333300000": ("jcb", None),
+    "378282246310005": ("american_express", None),
+    "4111111111111111": ("visa", None),
+    "5555555555554444": ("master", None),
+    "30569309025904": ("diners_club", None),
+    "4123111111111000": ("visa", "insufficient_funds"),
+    "4123111111111018": ("visa", "exceeds_limit"),
+    "4123111111111034": ("visa", "bad_verification_value"),
+    "4123111111111042": ("visa", "card_expired"),
+    "4123111111111059": ("visa", "card_declined"),
+    "4123111111111067": ("visa", "other_invalid"),
+}
+
+# Brand by leading digits, for Luhn-valid numbers outside the catalogue (they succeed).
+BRAND_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("34", "37"), "american_express"),
+    (("300", "301", "302", "303", "304", "305", "36", "38"), "diners_club"),
+    (tuple(str(n) for n in range(3528, 3590)), "jcb"),
+    (tuple(str(n) for n in range(51, 56)) + tuple(str(n) for n in range(2221, 2721)), "master"),
+    (("4",), "visa"),
+)
+
+PREPAID_BALANCE = 2000
+PREPAID_GOOD = "1111111111111111"
+# prepaid number -> error code, per method (BitCash has no "used" card and declines on ...113)
+PREPAID_FAILURES: dict[str, dict[str, str]] = {
+    "default": {
+        "e111111111111112": "invalid_number",
+        "e111111111111113": "used_number",
+        "e111111111111114": "card_declined",
+    },
+    "bit_cash": {
+        "e111111111111112": "invalid_number",
+        "e111111111111113": "card_declined",
+    },
+}
+
+# What the Komoju-Scenario header may force on creation.
+SCENARIOS = frozenset(
+    {
+        "insufficient_funds",
+        "used_number",
+        "card_declined",
+        "invalid_password",
+        "bad_verification_value",
+        "exceeds_limit",
+        "card_expired",
+        "invalid_number",
+        "invalid_account",
+        "restricted_account",
+        "other_error",
+        "invalid_user_key",
+        "other_invalid",
+        "gateway_timeout",
+        "fraudulent",
+        "request_failed",
+        "bad_gateway",
+    }
+)
+
+
+def card_brand(number: str) -> str:
+    for prefixes, brand in BRAND_PREFIXES:
+        if number.startswith(prefixes):
+            return brand
+    return "unknown"

@@ -1,0 +1,98 @@
+"""Running the server: bind, announce, prepare the database, then serve with uvicorn.
+
+The first line printed is `listening on http://HOST:PORT`, so that scripts starting the
+server with `--port 0` can read the port. SIGTERM lets in-flight requests finish, then
+exits 0 (uvicorn's graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+
+import uvicorn
+
+from komoju_server.config import Settings
+from komoju_server.services import merchants
+from komoju_server.store import open_store
+
+GRACEFUL_SECONDS = 20
+
+
+def serve(settings: Settings) -> int:
+    if settings.workers > 1 and settings.is_sqlite:
+        print("error: --workers needs PostgreSQL; SQLite takes one server process", file=sys.stderr)
+        return 2
+    if settings.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    sock = _bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    print(f"listening on http://{_url_host(host)}:{port}", flush=True)
+    created = asyncio.run(_prepare(settings))
+    if created is not None:
+        from komoju_server.cli import print_keys
+
+        print("created a test merchant for this database:")
+        print_keys(created)
+
+    config_kwargs = dict(
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        loop="uvloop" if _has("uvloop") else "asyncio",
+        http="httptools" if _has("httptools") else "h11",
+        server_header=False,
+    )
+    if settings.workers == 1:
+        from komoju_server.api.app import create_app
+        from komoju_server.runtime import Runtime
+
+        config = uvicorn.Config(create_app(Runtime.build(settings)), **config_kwargs)
+        uvicorn.Server(config).run(sockets=[sock])
+        return 0
+
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ.update(settings.to_env())
+    config = uvicorn.Config(
+        "komoju_server.api.app:app_from_env", factory=True, workers=settings.workers, **config_kwargs
+    )
+    server = uvicorn.Server(config)
+    Multiprocess(config, target=server.run, sockets=[sock]).run()
+    return 0
+
+
+async def _prepare(settings: Settings) -> merchants.MerchantKeys | None:
+    store = open_store(settings.database_url)
+    await store.migrate()
+    await store.open()
+    try:
+        return await merchants.ensure_merchant(store, settings.secret_key, settings.publishable_key)
+    finally:
+        await store.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True

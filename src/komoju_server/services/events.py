@@ -1,0 +1,51 @@
+"""Events: one per change of a payment, customer or subscription, written in the same unit of
+work as the change. Webhook deliveries hang off them (see `webhooks/`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from komoju_server.domain import clock, ids
+from komoju_server.domain.caller import Caller
+from komoju_server.domain.errors import ApiError
+from komoju_server.store import Store, Write
+from komoju_server.store import events as table
+
+# Called for each new event; returns the extra writes (webhook deliveries) that go with it.
+Fanout = Callable[[dict[str, Any], str, str, list[str]], list[Write]]
+
+
+def build(event_type: str, data: dict[str, Any], created_at: int, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": ids.new_id(),
+        "type": event_type,
+        "resource": "event",
+        "data": data,
+        "created_at": clock.iso(created_at),
+        "reason": reason,
+    }
+
+
+class Events:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.fanout: Fanout | None = None
+
+    def record(
+        self, caller: Caller, event_type: str, data: dict[str, Any], now: int, extra_urls: list[str] | None = None
+    ) -> list[Write]:
+        event = build(event_type, data, now)
+        writes = [table.insert(event, caller.merchant_id, caller.mode, now)]
+        if self.fanout is not None:
+            writes += self.fanout(event, caller.merchant_id, caller.mode, extra_urls or [])
+        return writes
+
+    async def get(self, caller: Caller, event_id: str) -> dict[str, Any]:
+        event = await table.get(self._store, caller.scope, event_id)
+        if event is None:
+            raise ApiError("not_found")
+        return event
+
+    async def page(self, caller: Caller, number: int, per_page: int) -> tuple[int, list[dict[str, Any]]]:
+        return await table.page(self._store, caller.scope, (), number, per_page)

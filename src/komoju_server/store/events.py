@@ -1,0 +1,34 @@
+"""The events table: one row per change, holding the object as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from komoju_server.store import listing
+from komoju_server.store.base import Store, Write
+
+
+def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) -> Write:
+    return Write(
+        "INSERT INTO events (id, merchant_id, mode, type, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
+        (event["id"], merchant_id, mode, event["type"], created_at, orjson.dumps(event).decode()),
+        expect=1,
+        label="insert event",
+    )
+
+
+async def get(store: Store, scope: tuple[str, str], event_id: str) -> dict[str, Any] | None:
+    row = await store.fetch_one(
+        "SELECT doc FROM events WHERE id = ? AND merchant_id = ? AND mode = ?", (event_id, scope[0], scope[1])
+    )
+    return None if row is None else orjson.loads(row[0])
+
+
+async def page(
+    store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
+) -> tuple[int, list[dict[str, Any]]]:
+    total, rows = await listing.page(store, "events", scope, conditions, number, per_page)
+    return total, [orjson.loads(row[0]) for row in rows]

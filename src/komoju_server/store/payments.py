@@ -1,0 +1,55 @@
+"""The payments table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from komoju_server.domain.payment import Payment
+from komoju_server.store import listing
+from komoju_server.store.base import Store, Write
+
+
+def insert(payment: Payment) -> Write:
+    return Write(
+        "INSERT INTO payments (id, merchant_id, mode, status, currency, external_order_num, created_at, version, doc)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            payment.id,
+            payment.merchant_id,
+            payment.mode,
+            payment.status,
+            payment.currency,
+            payment.external_order_num,
+            payment.created_at,
+            payment.version,
+            payment.to_doc(),
+        ),
+        expect=1,
+        label="insert payment",
+    )
+
+
+def update(payment: Payment, seen_version: int) -> Write:
+    """Writes the payment only if nobody changed it since `seen_version` was read."""
+    payment.version = seen_version + 1
+    return Write(
+        "UPDATE payments SET status = ?, version = ?, doc = ? WHERE id = ? AND version = ?",
+        (payment.status, payment.version, payment.to_doc(), payment.id, seen_version),
+        expect=1,
+        label="update payment",
+    )
+
+
+async def get(store: Store, scope: tuple[str, str], payment_id: str) -> Payment | None:
+    row = await store.fetch_one(
+        "SELECT version, doc FROM payments WHERE id = ? AND merchant_id = ? AND mode = ?",
+        (payment_id, scope[0], scope[1]),
+    )
+    return None if row is None else Payment.from_doc(row[1], row[0])
+
+
+async def page(
+    store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
+) -> tuple[int, list[Payment]]:
+    total, rows = await listing.page(store, "payments", scope, conditions, number, per_page, "version, doc")
+    return total, [Payment.from_doc(doc, version) for version, doc in rows]
