@@ -1,0 +1,83 @@
+"""The suite's shared parts: real server processes on SQLite and PostgreSQL, and clients.
+
+Every test that takes `api` (or `server`) runs once against a server on SQLite and once
+against a server on PostgreSQL, each a real `komoju-server serve` process spoken to over
+real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import PG_ADMIN_URL, ServerProcess, create_database, drop_database
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    name = f"komoju_test_{os.getpid()}_{secrets.token_hex(3)}"
+    url = create_database(name)
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'komoju.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    proc = ServerProcess.start(
+        url, secret_key="sk_test_" + secrets.token_hex(16), publishable_key="pk_test_" + secrets.token_hex(16)
+    )
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def backend(server: ServerProcess) -> str:
+    return "postgres" if server.database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def api(server: ServerProcess) -> Iterator[httpx.Client]:
+    """A client of /api/v1 with the test merchant's secret key."""
+    with server.client(server.secret_key) as client:
+        yield client
+
+
+@pytest.fixture
+def merchant(server: ServerProcess) -> dict[str, str]:
+    """A fresh merchant of its own (empty lists, its own clock), made by the real CLI."""
+    out = subprocess.run(
+        [sys.executable, "-m", "komoju_server", "merchants", "create", "--json", "--database-url", server.database_url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.fixture
+def merchant_api(server: ServerProcess, merchant: dict[str, str]) -> Iterator[httpx.Client]:
+    with server.client(merchant["test_secret_key"]) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+__all__ = ["PG_ADMIN_URL"]

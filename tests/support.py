@@ -1,0 +1,125 @@
+"""Starting real server processes and databases for the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+
+PG_ADMIN_URL = os.environ.get("KOMOJU_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_url(database: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+def _admin(sql: str) -> None:
+    import asyncio
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def create_database(name: str) -> str:
+    _admin(f'CREATE DATABASE "{name}"')
+    return _pg_url(name)
+
+
+def drop_database(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[str]
+    url: str
+    database_url: str
+    secret_key: str
+    publishable_key: str
+    output: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        database_url: str,
+        secret_key: str = "sk_test_suite",
+        publishable_key: str = "pk_test_suite",
+        extra: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> ServerProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "komoju_server",
+            "serve",
+            "--port",
+            "0",
+            "--database-url",
+            database_url,
+            "--secret-key",
+            secret_key,
+            "--publishable-key",
+            publishable_key,
+            *extra,
+        ]
+        process = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
+        )
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        if not first.startswith("listening on "):
+            rest = process.stdout.read() if process.poll() is not None else ""
+            process.kill()
+            raise RuntimeError(f"server did not start: {first}\n{rest}")
+        server = cls(process, first.removeprefix("listening on "), database_url, secret_key, publishable_key)
+        threading.Thread(target=server._drain, daemon=True).start()
+        server.wait_healthy()
+        return server
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def wait_healthy(self, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited:\n" + "".join(self.output))
+            time.sleep(0.05)
+        raise RuntimeError("server never became healthy:\n" + "".join(self.output))
+
+    def client(self, key: str | None, **kwargs: Any) -> httpx.Client:
+        auth = (key, "") if key else None
+        return httpx.Client(base_url=self.url + "/api/v1", auth=auth, timeout=30, **kwargs)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
