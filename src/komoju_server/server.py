@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 
@@ -47,6 +48,7 @@ def serve(settings: Settings) -> int:
         http="httptools" if _has("httptools") else "h11",
         server_header=False,
     )
+    _exit_cleanly_on_signals()
     if settings.workers == 1:
         from komoju_server.api.app import create_app
         from komoju_server.runtime import Runtime
@@ -61,9 +63,15 @@ def serve(settings: Settings) -> int:
     config = uvicorn.Config(
         "komoju_server.api.app:app_from_env", factory=True, workers=settings.workers, **config_kwargs
     )
-    server = uvicorn.Server(config)
-    Multiprocess(config, target=server.run, sockets=[sock]).run()
+    Multiprocess(config, sockets=[sock]).run()
     return 0
+
+
+def _exit_cleanly_on_signals() -> None:
+    """uvicorn re-raises SIGTERM/SIGINT once it has shut down gracefully, under whatever handler
+    was installed before it; a no-op one lets `serve` return and exit 0, as a drained stop should."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
 
 
 async def _prepare(settings: Settings) -> merchants.MerchantKeys | None:

@@ -1,0 +1,111 @@
+"""The store's contract, held against SQLite and PostgreSQL alike: units are atomic, a failing
+unit rolls back alone even inside a shared group commit, and conditional writes race safely."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from komoju_server.store import Conflict, Write, open_store
+from tests.support import create_database, drop_database
+
+TABLE = "CREATE TABLE things (id TEXT PRIMARY KEY, n INTEGER NOT NULL)"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    name = f"komoju_store_{secrets.token_hex(4)}"
+    url = create_database(name)
+    yield url
+    drop_database(name)
+
+
+def run(coro):  # pytest-asyncio is not a dependency: drive the loop ourselves
+    return asyncio.run(coro)
+
+
+def test_units_are_atomic_and_fail_alone(database_url: str):
+    async def scenario() -> None:
+        store = open_store(database_url)
+        await store.migrate()
+        await store.open()
+        try:
+            await store.run([Write(TABLE)])
+            good = [
+                store.run([Write("INSERT INTO things (id, n) VALUES (?, ?)", (f"g{i}", i), expect=1)])
+                for i in range(50)
+            ]
+            # The second statement touches no row, so the whole unit (its insert too) must vanish.
+            bad = [
+                store.run(
+                    [
+                        Write("INSERT INTO things (id, n) VALUES (?, ?)", (f"b{i}", i), expect=1),
+                        Write("UPDATE things SET n = 0 WHERE id = ?", ("absent",), expect=1, label="bad"),
+                    ]
+                )
+                for i in range(50)
+            ]
+            results = await asyncio.gather(*good, *bad, return_exceptions=True)
+            assert all(r == [1] for r in results[:50])
+            assert all(isinstance(r, Conflict) and r.write.label == "bad" for r in results[50:])
+            rows = await store.fetch_all("SELECT id FROM things ORDER BY id")
+            assert sorted(r[0] for r in rows) == sorted(f"g{i}" for i in range(50))
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_conditional_updates_let_exactly_one_racer_win(database_url: str):
+    async def scenario() -> None:
+        store = open_store(database_url)
+        await store.migrate()
+        await store.open()
+        try:
+            await store.run([Write(TABLE), Write("INSERT INTO things (id, n) VALUES ('x', 0)")])
+            racers = [
+                store.run([Write("UPDATE things SET n = ? WHERE id = 'x' AND n = 0", (i + 1,), expect=1)])
+                for i in range(20)
+            ]
+            results = await asyncio.gather(*racers, return_exceptions=True)
+            assert sum(1 for r in results if r == [1]) == 1
+            assert sum(1 for r in results if isinstance(r, Conflict)) == 19
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_migrations_upgrade_an_older_database_in_place(database_url: str):
+    async def scenario() -> None:
+        store = open_store(database_url)
+        assert await store.migrate(upto=1) == [1]
+        await store.open()
+        try:
+            await store.run([Write("INSERT INTO merchants (id, name, created_at) VALUES ('m1', 'old', 1)")])
+        finally:
+            await store.close()
+        assert await store.migrate() == sorted(_known_versions() - {1})
+        assert await store.migrate() == []
+        await store.open()
+        try:
+            assert await store.fetch_one("SELECT name FROM merchants WHERE id = 'm1'") == ("old",)
+            versions = await store.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
+            assert [v[0] for v in versions] == sorted(_known_versions())
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def _known_versions() -> set[int]:
+    from komoju_server.store.migrations import MIGRATIONS
+
+    return {m[0] for m in MIGRATIONS}
