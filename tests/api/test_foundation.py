@@ -132,3 +132,31 @@ def test_live_key_does_not_see_test_data(server, merchant):
         assert live.get(f"/payments/{created['id']}").status_code == 404
         assert live.get("/payments").json()["total"] == 0
         assert test.get("/payments").json()["total"] == 1
+
+
+def test_lists_page_newest_first_with_exact_counts(merchant_api):
+    ids = []
+    for n in range(23):
+        created = merchant_api.post(
+            "/payments",
+            json={
+                "amount": 100 + n,
+                "currency": "JPY",
+                "external_order_num": f"order-{n}",
+                "payment_details": {"type": "konbini", "store": "lawson", "email": "a@example.com"},
+            },
+        )
+        assert created.status_code == 200
+        ids.append(created.json()["id"])
+    newest_first = ids[::-1]
+    pages = [merchant_api.get("/payments", params={"page": p, "per_page": 10}).json() for p in (1, 2, 3, 4)]
+    assert [p["total"] for p in pages] == [23] * 4
+    assert [p["last_page"] for p in pages] == [3] * 4
+    assert [[item["id"] for item in p["data"]] for p in pages] == [
+        newest_first[:10],
+        newest_first[10:20],
+        newest_first[20:],
+        [],
+    ]
+    filtered = merchant_api.get("/payments", params={"external_order_num": "order-7"}).json()
+    assert (filtered["total"], [p["id"] for p in filtered["data"]]) == (1, [ids[7]])

@@ -36,7 +36,7 @@ class Events:
         self, caller: Caller, event_type: str, data: dict[str, Any], now: int, extra_urls: list[str] | None = None
     ) -> list[Write]:
         event = build(event_type, data, now)
-        writes = [table.insert(event, caller.merchant_id, caller.mode, now)]
+        writes = table.insert(event, caller.merchant_id, caller.mode, now)
         if self.fanout is not None:
             writes += self.fanout(event, caller.merchant_id, caller.mode, extra_urls or [])
         return writes

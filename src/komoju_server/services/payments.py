@@ -146,7 +146,7 @@ class Payments:
         payment.payment_deadline = deadline(method, details, now)
         if payment.status == "captured":
             payment.captured_at = now
-        unit = [table.insert(payment), *resolved.writes]
+        unit = [*table.insert(payment), *resolved.writes]
         if payment.status in EVENT_FOR_STATUS:
             unit += self._events.record(
                 caller, EVENT_FOR_STATUS[payment.status], payment.to_api(), now, payment.webhooks

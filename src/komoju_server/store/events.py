@@ -11,13 +11,27 @@ from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
 
 
-def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) -> Write:
-    return Write(
-        "INSERT INTO events (id, merchant_id, mode, type, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)",
-        (event["id"], merchant_id, mode, event["type"], created_at, orjson.dumps(event).decode()),
-        expect=1,
-        label="insert event",
-    )
+def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) -> list[Write]:
+    return [
+        listing.next_position(merchant_id, mode, "events"),
+        Write(
+            f"INSERT INTO events (id, merchant_id, mode, type, created_at, doc, pos) VALUES (?, ?, ?, ?, ?, ?, "
+            f"{listing.CURRENT_POSITION})",
+            (
+                event["id"],
+                merchant_id,
+                mode,
+                event["type"],
+                created_at,
+                orjson.dumps(event).decode(),
+                merchant_id,
+                mode,
+                "events",
+            ),
+            expect=1,
+            label="insert event",
+        ),
+    ]
 
 
 async def get(store: Store, scope: tuple[str, str], event_id: str) -> dict[str, Any] | None:
@@ -30,5 +44,5 @@ async def get(store: Store, scope: tuple[str, str], event_id: str) -> dict[str, 
 async def page(
     store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    total, rows = await listing.page(store, "events", scope, conditions, number, per_page)
+    total, rows = await listing.page(store, "events", scope, conditions, number, per_page, positioned=True)
     return total, [orjson.loads(row[0]) for row in rows]

@@ -9,24 +9,30 @@ from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
 
 
-def insert(payment: Payment) -> Write:
-    return Write(
-        "INSERT INTO payments (id, merchant_id, mode, status, currency, external_order_num, created_at, version, doc)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            payment.id,
-            payment.merchant_id,
-            payment.mode,
-            payment.status,
-            payment.currency,
-            payment.external_order_num,
-            payment.created_at,
-            payment.version,
-            payment.to_doc(),
+def insert(payment: Payment) -> list[Write]:
+    return [
+        listing.next_position(payment.merchant_id, payment.mode, "payments"),
+        Write(
+            "INSERT INTO payments (id, merchant_id, mode, status, currency, external_order_num, created_at, version,"
+            f" doc, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {listing.CURRENT_POSITION})",
+            (
+                payment.id,
+                payment.merchant_id,
+                payment.mode,
+                payment.status,
+                payment.currency,
+                payment.external_order_num,
+                payment.created_at,
+                payment.version,
+                payment.to_doc(),
+                payment.merchant_id,
+                payment.mode,
+                "payments",
+            ),
+            expect=1,
+            label="insert payment",
         ),
-        expect=1,
-        label="insert payment",
-    )
+    ]
 
 
 def update(payment: Payment, seen_version: int) -> Write:
@@ -51,5 +57,7 @@ async def get(store: Store, scope: tuple[str, str], payment_id: str) -> Payment 
 async def page(
     store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
 ) -> tuple[int, list[Payment]]:
-    total, rows = await listing.page(store, "payments", scope, conditions, number, per_page, "version, doc")
+    total, rows = await listing.page(
+        store, "payments", scope, conditions, number, per_page, "version, doc", positioned=True
+    )
     return total, [Payment.from_doc(doc, version) for version, doc in rows]
