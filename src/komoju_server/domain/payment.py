@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -75,10 +75,14 @@ class Payment:
         }
 
     def to_doc(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
+        # A shallow dict: orjson walks the nested lists and dicts itself, unlike asdict's deep copy.
+        return orjson.dumps({name: getattr(self, name) for name in _FIELDS}).decode()
 
     @classmethod
     def from_doc(cls, doc: str | bytes, version: int) -> Payment:
         data = orjson.loads(doc)
         data["version"] = version
         return cls(**data)
+
+
+_FIELDS = tuple(f.name for f in fields(Payment))
