@@ -7,6 +7,7 @@ document says. Tax omitted or `auto` is Japan's highest consumption tax rate of 
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +17,7 @@ from komoju_server.domain.errors import ApiError, invalid
 # amounts in the API are already in the minor unit).
 CURRENCIES: dict[str, int] = {"JPY": 0, "KRW": 0, "USD": 2, "EUR": 2, "TWD": 2}
 MAX_AMOUNT = 9_999_999
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 TAX_RATE_PERCENT = 10  # Japan's standard consumption tax rate
 
 
@@ -30,6 +32,10 @@ def currency(value: Any, param: str = "currency") -> str:
 
 def _decimal(value: Any, param: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise invalid(param)
+    # Strings are plain decimals with a '.' separator: no exponent, no thousands or `_`
+    # separators, no non-ASCII digits (all of which Decimal() would take).
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
         raise invalid(param)
     try:
         number = Decimal(str(value).strip())

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from komoju_server.domain import rules
-from komoju_server.domain.errors import invalid
+from komoju_server.domain.errors import invalid, missing
 
 LOCALES = ("ja", "en", "ko")
 METADATA_KEY_MAX = 30
@@ -80,6 +80,8 @@ def metadata(value: Any, param: str = "metadata") -> dict[str, str]:
 
 
 FRAUD_FIELDS = ("customer_ip", "customer_email", "customer_id", "browser_language", "browser_user_agent")
+# KOMOJU's schema: these depend on customer_ip (customer_id may come alone).
+NEEDS_CUSTOMER_IP = ("customer_email", "browser_language", "browser_user_agent")
 
 
 def fraud_details(value: Any, param: str = "fraud_details") -> dict[str, str] | None:
@@ -96,9 +98,8 @@ def fraud_details(value: Any, param: str = "fraud_details") -> dict[str, str] | 
             ipaddress.ip_address(clean["customer_ip"])
         except ValueError as exc:
             raise invalid(f"{param}[customer_ip]") from exc
-    elif clean:
-        # KOMOJU's schema: the other fields depend on customer_ip.
-        raise invalid(f"{param}[customer_ip]")
+    elif set(clean) & set(NEEDS_CUSTOMER_IP):
+        raise missing(f"{param}[customer_ip]")
     if "customer_email" in clean:
         clean["customer_email"] = rules.email(clean["customer_email"], f"{param}[customer_email]")
     return {k: v for k, v in clean.items() if v is not None}

@@ -18,6 +18,11 @@ _PHONE = re.compile(r"^([() \-_+]*[0-9]){10}[() \-_+0-9]*$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() and `\\d` also take full-width and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def _text(value: Any, param: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise invalid(param)
@@ -99,7 +104,7 @@ def integer(least: int, most: int) -> Rule:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         clean = _text(value, param)
-        if not re.fullmatch(r"\d+", clean):
+        if not _ascii_digits(clean):
             raise invalid(param)
         number = int(clean)
         if not least <= number <= most:
@@ -114,7 +119,7 @@ def digits(least: int, most: int) -> Rule:
 
     def rule(value: Any, param: str) -> str:
         clean = re.sub(r"[\s-]", "", _text(value, param))
-        if not clean.isdigit() or not least <= len(clean) <= most:
+        if not _ascii_digits(clean) or not least <= len(clean) <= most:
             raise invalid(param)
         return clean
 
@@ -123,7 +128,7 @@ def digits(least: int, most: int) -> Rule:
 
 def card_number(value: Any, param: str) -> str:
     clean = re.sub(r"[\s-]", "", _text(value, param))
-    if not clean.isdigit() or not 12 <= len(clean) <= 19 or not luhn(clean):
+    if not _ascii_digits(clean) or not 12 <= len(clean) <= 19 or not luhn(clean):
         raise invalid(param)
     return clean
 
@@ -142,7 +147,7 @@ def luhn(number: str) -> bool:
 
 def verification_value(value: Any, param: str) -> str:
     clean = _text(value, param)
-    if not clean.isdigit() or not 3 <= len(clean) <= 4:
+    if not _ascii_digits(clean) or not 3 <= len(clean) <= 4:
         raise invalid(param)
     return clean
 

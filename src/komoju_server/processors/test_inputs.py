@@ -13,12 +13,18 @@ CARDS: dict[str, tuple[str, str | None]] = {
     "4111111111111111": ("visa", None),
     "5555555555554444": ("master", None),
     "30569309025904": ("diners_club", None),
+    # 3-D Secure test cards of the current catalogue: v1 payments take no 3-D Secure step,
+    # so they simply succeed with their brand.
+    "4100000000000100": ("visa", None),
+    "5100000000000107": ("master", None),
+    "3528000000000106": ("jcb", None),
     "4123111111111000": ("visa", "insufficient_funds"),
     "4123111111111018": ("visa", "exceeds_limit"),
     "4123111111111034": ("visa", "bad_verification_value"),
     "4123111111111042": ("visa", "card_expired"),
     "4123111111111059": ("visa", "card_declined"),
-    "4123111111111067": ("visa", "other_invalid"),
+    "4123111111111067": ("visa", "other_invalid"),  # the API document's "Invalid card"
+    "4123111111111075": ("visa", "other_invalid"),  # the current catalogue's "Invalid card"
 }
 
 # Brand by leading digits, for Luhn-valid numbers outside the catalogue (they succeed).
