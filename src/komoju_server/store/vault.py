@@ -56,8 +56,7 @@ def parse_key(text: str, source: str = ENV_NAME) -> bytes:
         key = b""
     if len(key) != KEY_BYTES:
         raise VaultKeyError(
-            f"{source} must be a 32-byte key written as 64 hex digits or as base64 (44 characters); "
-            f"{_GENERATE_HINT}"
+            f"{source} must be a 32-byte key written as 64 hex digits or as base64 (44 characters); {_GENERATE_HINT}"
         )
     return key
 

@@ -1,0 +1,54 @@
+"""The customer resource: payment details kept for later payments, shown only in safe form.
+
+The details themselves (card number, expiry, prepaid number, ...) are sealed in the vault;
+what is stored here in the clear is what the API may show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from komoju_server.domain.clock import iso
+
+
+@dataclass(slots=True)
+class Customer:
+    id: str
+    merchant_id: str
+    mode: str
+    created_at: int
+    method_type: str
+    details: dict[str, Any]  # the safe payment_details
+    email: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    currency: str | None = None
+    # A Komoju-Scenario given when the customer was made: every payment with it fails so.
+    scenario: str | None = None
+    version: int = 0
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "resource": "customer",
+            "email": self.email,
+            "metadata": self.metadata,
+            "created_at": iso(self.created_at),
+            "payment_details": self.details,
+            # KOMOJU's current documentation names the stored details `source`; the 2019
+            # schema `payment_details`. Both are answered so clients of either era work.
+            "source": self.details,
+        }
+
+    def to_doc(self) -> str:
+        data = asdict(self)
+        del data["version"]
+        return orjson.dumps(data).decode()
+
+    @classmethod
+    def from_doc(cls, doc: str | bytes, version: int) -> Customer:
+        data = orjson.loads(doc)
+        data["version"] = version
+        return cls(**data)

@@ -1,0 +1,207 @@
+"""Customer use cases: keep payment details for later payments; show, list, change, delete.
+
+The details (from a hash or a token) are sealed in the vault without the card's CVV, which
+is never kept. Every change writes the customer, its event and (when a token paid for it)
+the token's use in one unit of work. Changes are conditional on the version that was read
+and start over when another request got there first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from komoju_server.domain import clock, ids, params, rules
+from komoju_server.domain.caller import Caller
+from komoju_server.domain.customer import Customer
+from komoju_server.domain.errors import ApiError, invalid, missing
+from komoju_server.methods import Family, Method, method_of
+from komoju_server.processors.test_inputs import card_brand
+from komoju_server.services.clock import Clock
+from komoju_server.services.events import Events
+from komoju_server.services.payments import Resolved
+from komoju_server.services.tokens import PARAM, Tokens, check_opens, currency_for, public_details
+from komoju_server.store import Conflict, Store, Write
+from komoju_server.store import customers as table
+from komoju_server.store.listing import Condition
+from komoju_server.store.vault import LazyVault, Vault, VaultError
+
+log = logging.getLogger("komoju_server")
+
+MAX_ATTEMPTS = 8
+# Details good for one payment only: a customer never keeps them.
+NEVER_KEPT = frozenset({"verification_value"})
+
+
+def kept_details(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in details.items() if k not in NEVER_KEPT}
+
+
+def safe_details(method: Method, details: dict[str, Any]) -> dict[str, Any]:
+    """The stored details as a customer shows them: the method's token fields and, for a
+    card, what identifies it without revealing it."""
+    shown = public_details(method, details)
+    if method.family is Family.CARD:
+        number = str(details["number"])
+        shown.update(
+            brand=card_brand(number), last_four_digits=number[-4:], month=details.get("month"), year=details.get("year")
+        )
+    return shown
+
+
+def _email(value: Any) -> str | None:
+    return rules.email(value, "email") if params.present(value) else None
+
+
+def list_conditions(query: dict[str, Any]) -> list[Condition]:
+    conditions: list[Condition] = []
+    for name, clause in (("start_time", "created_at >= ?"), ("end_time", "created_at <= ?")):
+        value = query.get(name)
+        if params.present(value):
+            try:
+                conditions.append((clause, (clock.parse_iso(str(value)),)))
+            except ValueError as exc:
+                raise invalid(name) from exc
+    return conditions
+
+
+class Customers:
+    def __init__(self, store: Store, clock_: Clock, events: Events, vault: Vault | LazyVault, tokens: Tokens) -> None:
+        self._store = store
+        self._clock = clock_
+        self._events = events
+        self._vault = vault
+        self._tokens = tokens
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def get(self, caller: Caller, customer_id: str) -> Customer:
+        found = await table.get(self._store, caller.scope, customer_id)
+        if found is None:
+            raise ApiError("not_found")
+        return found[0]
+
+    async def page(
+        self, caller: Caller, query: dict[str, Any], number: int, per_page: int
+    ) -> tuple[int, list[Customer]]:
+        return await table.page(self._store, caller.scope, list_conditions(query), number, per_page)
+
+    async def details_for_charge(self, caller: Caller, customer_id: Any, now: int) -> Resolved:
+        """The customer's stored details, ready to charge (for payments and subscriptions).
+
+        An unknown or deleted customer is `invalid_parameter` on `customer`.
+        """
+        if not isinstance(customer_id, str) or not params.object_id(customer_id):
+            raise invalid("customer")
+        found = await table.get(self._store, caller.scope, customer_id)
+        if found is None:
+            raise invalid("customer")
+        customer, sealed = found
+        details = self._open(customer.id, sealed)
+        return Resolved(method_of(details), details, [], customer=customer.id, scenario=customer.scenario)
+
+    # -- changing ---------------------------------------------------------------------------
+
+    async def create(self, caller: Caller, body: dict[str, Any], scenario: str | None) -> Customer:
+        raw = body.get(PARAM)
+        if not params.present(raw):
+            raise missing(PARAM)
+        now = await self._clock.now(caller)
+        resolved = await self._tokens.details(caller, raw, PARAM, now)
+        customer = Customer(
+            id=ids.new_id(),
+            merchant_id=caller.merchant_id,
+            mode=caller.mode,
+            created_at=now,
+            method_type=resolved.method.type,
+            details=safe_details(resolved.method, resolved.details),
+            email=_email(body.get("email")),
+            metadata=params.metadata(body.get("metadata")),
+            currency=currency_for(body.get("currency"), resolved.method),
+            scenario=scenario,
+        )
+        sealed = self._seal(customer.id, resolved.details)
+        unit = [
+            table.insert(customer, sealed),
+            *resolved.writes,
+            *self._events.record(caller, "customer.created", customer.to_api(), now),
+        ]
+        await self._run(unit, resolved.writes)
+        return customer
+
+    async def update(self, caller: Caller, customer_id: str, body: dict[str, Any]) -> Customer:
+        async def write(customer: Customer, now: int) -> None:
+            seen = customer.version
+            if "email" in body:
+                customer.email = _email(body.get("email"))
+            if "metadata" in body:
+                customer.metadata = params.metadata(body.get("metadata"))
+            sealed: bytes | None = None
+            token_writes: list[Write] = []
+            method = method_of({"type": customer.method_type})
+            if params.present(body.get(PARAM)):
+                resolved = await self._tokens.details(caller, body[PARAM], PARAM, now)
+                method, token_writes = resolved.method, resolved.writes
+                customer.method_type = method.type
+                customer.details = safe_details(method, resolved.details)
+                sealed = self._seal(customer.id, resolved.details)
+            if "currency" in body:
+                customer.currency = currency_for(body.get("currency"), method)
+            elif customer.currency is not None and customer.currency not in method.limits:
+                raise ApiError("invalid_currency", "currency")
+            event = self._events.record(caller, "customer.updated", customer.to_api(), now)
+            await self._run([table.update(customer, sealed, seen), *token_writes, *event], token_writes)
+
+        return await self._change(caller, customer_id, write)
+
+    async def delete(self, caller: Caller, customer_id: str) -> Customer:
+        """Removes the customer and its sealed details; answers the customer as it was."""
+
+        async def write(customer: Customer, now: int) -> None:
+            event = self._events.record(caller, "customer.deleted", customer.to_api(), now)
+            await self._store.run([table.delete(customer), *event])
+
+        return await self._change(caller, customer_id, write)
+
+    async def _change(
+        self, caller: Caller, customer_id: str, write: Callable[[Customer, int], Awaitable[None]]
+    ) -> Customer:
+        """Read, decide and write if unchanged; start over when another request got there first."""
+        for _ in range(MAX_ATTEMPTS):
+            customer = await self.get(caller, customer_id)
+            now = await self._clock.now(caller)
+            try:
+                await write(customer, now)
+            except Conflict as conflict:
+                if conflict.write.label in (table.UPDATE_LABEL, table.DELETE_LABEL):
+                    continue
+                raise
+            return customer
+        raise ApiError("conflict")
+
+    async def _run(self, unit: list[Write], token_writes: list[Write]) -> None:
+        try:
+            await self._store.run(unit)
+        except Conflict as conflict:
+            if conflict.write in token_writes:  # the token was used by a concurrent request
+                raise ApiError("invalid_token", PARAM) from conflict
+            raise
+
+    # -- the vault --------------------------------------------------------------------------
+
+    def _seal(self, customer_id: str, details: dict[str, Any]) -> bytes:
+        return self._vault.seal(kept_details(details), table.TABLE, customer_id)
+
+    def _open(self, customer_id: str, sealed: bytes) -> dict[str, Any]:
+        try:
+            return self._vault.open(sealed, table.TABLE, customer_id)
+        except VaultError:
+            log.error("vault: customer %s does not open with the configured vault key", customer_id)
+            raise ApiError("internal_server_error") from None
+
+    async def check_vault(self) -> None:
+        """Refuse to start with a vault key that cannot open the customers already stored."""
+        sealed = await table.any_sealed(self._store)
+        if sealed is not None:
+            check_opens(self._vault, table.TABLE, *sealed)
