@@ -1,0 +1,85 @@
+"""Idempotent requests: claim the key, do the work once, keep the answer for 24 hours.
+
+`begin` either hands back a stored answer, refuses (409 while the first request runs, 422
+for a different request under the same key), or claims the key and returns a `Ticket`.
+`finish` stores the answer under the ticket, or frees the key when the answer invites a
+retry (see `domain.idempotency.keeps`). Claiming is one atomic insert, so of any number of
+identical requests arriving together exactly one does the work.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from komoju_server.domain import clock, idempotency
+from komoju_server.domain.caller import Caller
+from komoju_server.domain.idempotency import Verdict
+from komoju_server.services.clock import Clock
+from komoju_server.store import Conflict, Store
+from komoju_server.store import idempotency as table
+
+MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The right to run one request under a key, and to store its answer."""
+
+    scope: tuple[str, str]
+    key: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: bytes
+
+
+class Idempotency:
+    def __init__(self, store: Store, clock_: Clock) -> None:
+        self._store = store
+        self._clock = clock_
+
+    async def begin(self, caller: Caller, key: str, fingerprint: str) -> Ticket | Replay:
+        owner = os.urandom(12).hex()
+        scope = caller.scope
+        for _ in range(MAX_ATTEMPTS):
+            now = await self._clock.now(caller)
+            real_now = clock.now()
+            terms = (fingerprint, now, real_now + idempotency.LEASE, real_now + idempotency.RETENTION)
+            try:
+                await self._store.run([table.claim(scope, key, owner, *terms)])
+                return Ticket(scope, key, owner)
+            except Conflict:
+                pass
+            held = await table.get(self._store, scope, key)
+            if held is None:  # freed or purged since: claim it again
+                continue
+            verdict = idempotency.judge(held, fingerprint, now, real_now)
+            if verdict is Verdict.REPLAY:
+                assert held.status is not None and held.body is not None
+                return Replay(held.status, held.body)
+            if verdict is Verdict.IN_FLIGHT:
+                raise idempotency.conflict()
+            if verdict is Verdict.MISMATCH:
+                raise idempotency.mismatch()
+            try:
+                await self._store.run([table.take_over(scope, key, held.owner, owner, *terms)])
+                return Ticket(scope, key, owner)
+            except Conflict:
+                continue  # someone else took it over first: judge again what they left
+        raise idempotency.conflict()
+
+    async def finish(self, ticket: Ticket, status: int, body: bytes) -> None:
+        if idempotency.keeps(status):
+            write = table.answer(ticket.scope, ticket.key, ticket.owner, status, body)
+        else:
+            write = table.release(ticket.scope, ticket.key, ticket.owner)
+        await self._store.run([write])
+
+    async def purge(self) -> int:
+        """Forgets keys past their 24 hours; run by the scheduler."""
+        counts = await self._store.run([table.purge(clock.now())])
+        return counts[0]

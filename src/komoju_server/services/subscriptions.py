@@ -1,0 +1,221 @@
+"""Subscription use cases: create (with its first charge), show, list, delete, and the
+recurring charges the scheduler makes.
+
+Every charge is a real payment made through the payments service from the customer's
+stored details. The payment, the subscription's new state, its events and its next timer
+commit in one unit of work, conditional on the subscription's version: of two processes
+firing the same charge, one charges and the other finds the subscription moved on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from komoju_server.domain import clock, ids, money, params
+from komoju_server.domain.caller import Caller
+from komoju_server.domain.errors import ApiError, invalid, missing
+from komoju_server.domain.payment import Payment
+from komoju_server.domain.subscription import ACTIVE, PERIODS, Subscription
+from komoju_server.methods import Family
+from komoju_server.services.clock import Clock
+from komoju_server.services.events import Events
+from komoju_server.services.payments import Payments, Recurring
+from komoju_server.services.scheduler import Scheduler
+from komoju_server.store import Conflict, Store, Write
+from komoju_server.store import subscriptions as table
+from komoju_server.store.listing import Condition
+
+CHARGE_TIMER = "subscription.charge"
+MAX_ATTEMPTS = 8
+CARDS_ONLY = "Subscriptions charge credit cards: this customer's payment details are not a credit card."
+
+
+class Subscriptions:
+    def __init__(
+        self, store: Store, clock_: Clock, payments: Payments, events: Events, scheduler: Scheduler, base_url: str
+    ) -> None:
+        self._store = store
+        self._clock = clock_
+        self._payments = payments
+        self._events = events
+        self._scheduler = scheduler
+        self._base_url = base_url  # for charges the scheduler makes, outside any request
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def get(self, caller: Caller, subscription_id: str) -> Subscription:
+        found = await table.get(self._store, caller.scope, subscription_id)
+        if found is None:
+            raise ApiError("not_found")
+        return found
+
+    async def page(
+        self, caller: Caller, query: dict[str, Any], number: int, per_page: int
+    ) -> tuple[int, list[Subscription]]:
+        return await table.page(self._store, caller.scope, list_conditions(query), number, per_page)
+
+    # -- creating ---------------------------------------------------------------------------
+
+    async def create(self, caller: Caller, body: dict[str, Any], base_url: str, scenario: str | None) -> Subscription:
+        """A subscription and its first charge, made now. A declined first charge answers its
+        error and leaves nothing behind."""
+        customer = body.get("customer")
+        if not params.present(customer):
+            raise missing("customer")
+        if not params.present(body.get("amount")):
+            raise missing("amount")
+        amount = money.amount(body.get("amount"))
+        currency = money.currency(body.get("currency"))
+        period = body.get("period")
+        if not params.present(period):
+            raise missing("period")
+        if period not in PERIODS:
+            raise invalid("period")
+        metadata = params.metadata(body.get("metadata"))
+        now = await self._clock.now(caller)
+        if self._payments.sources is None:
+            raise invalid("customer")
+        resolved = await self._payments.sources.from_customer(caller, customer, now)
+        if resolved.method.family is not Family.CARD:
+            raise ApiError("invalid_parameter", "customer", message=CARDS_ONLY)
+        subscription = Subscription(
+            id=ids.new_id(),
+            merchant_id=caller.merchant_id,
+            mode=caller.mode,
+            status=ACTIVE,
+            amount=amount,
+            currency=currency,
+            period=period,
+            customer=str(customer),
+            created_at=now,
+            anchor=now,
+            cycle=0,
+            payment_details={},
+            metadata=metadata,
+        )
+
+        def writes(payment: Payment) -> list[Write]:
+            subscription.charged(payment.id, payment.details)
+            return [
+                table.insert(subscription),
+                *self._event(caller, "subscription.created", subscription, now),
+                *self._event(caller, "subscription.captured", subscription, now),
+                *self._timer(caller, subscription),
+            ]
+
+        await self._payments.create(
+            caller, self._charge_body(subscription), base_url, scenario, Recurring(subscription.id, now, writes)
+        )
+        self._scheduler.wake()
+        return subscription
+
+    # -- changing ---------------------------------------------------------------------------
+
+    async def delete(self, caller: Caller, subscription_id: str) -> Subscription:
+        """Stops the charges; a subscription already deleted is answered as it is."""
+
+        def decide(subscription: Subscription, now: int) -> list[Write] | None:
+            if subscription.status == "deleted":
+                return None
+            subscription.deleted(now)
+            return [
+                *self._event(caller, "subscription.deleted", subscription, now),
+                self._scheduler.cancel(CHARGE_TIMER, subscription.id),
+            ]
+
+        return await self._change(caller, subscription_id, decide)
+
+    async def charge_due(self, caller: Caller, subscription_id: str, at: int) -> int | None:
+        """The scheduler's handler: makes the charge (or retry) due by `at`, as of `at`.
+        Returns when the subscription next needs charging."""
+        for _ in range(MAX_ATTEMPTS):
+            subscription = await table.get(self._store, caller.scope, subscription_id)
+            if subscription is None:
+                return None
+            due = subscription.due_at
+            if due is None or due > at:
+                return due
+            try:
+                subscription = await self._charge(caller, subscription, at)
+            except Conflict as conflict:
+                if conflict.write.label == table.UPDATE_LABEL:
+                    continue  # charged, deleted or failed meanwhile by someone else: look again
+                raise
+            return subscription.due_at
+        raise ApiError("conflict")
+
+    async def _charge(self, caller: Caller, subscription: Subscription, at: int) -> Subscription:
+        seen = subscription.version
+
+        def writes(payment: Payment) -> list[Write]:
+            subscription.charged(payment.id, payment.details)
+            return [
+                table.update(subscription, seen),
+                *self._event(caller, "subscription.captured", subscription, at),
+                *self._timer(caller, subscription),
+            ]
+
+        try:
+            await self._payments.create(
+                caller, self._charge_body(subscription), self._base_url, None, Recurring(subscription.id, at, writes)
+            )
+            return subscription
+        except ApiError:  # declined, or the customer is gone: the charge failed
+            pass
+        failed = await self.get(caller, subscription.id)  # as stored: the attempt changed nothing
+        if failed.version != seen:
+            return failed
+        suspended = failed.failed(at)
+        unit = [table.update(failed, seen), *self._event(caller, "subscription.failed", failed, at)]
+        if suspended:
+            unit += self._event(caller, "subscription.suspended", failed, at)
+        await self._store.run([*unit, *self._timer(caller, failed)])
+        return failed
+
+    async def _change(
+        self, caller: Caller, subscription_id: str, decide: Callable[[Subscription, int], list[Write] | None]
+    ) -> Subscription:
+        """Read, decide, write if unchanged; start over when another change got there first.
+        `decide` changes the subscription in place; None leaves it as it is."""
+        for _ in range(MAX_ATTEMPTS):
+            subscription = await self.get(caller, subscription_id)
+            seen = subscription.version
+            extra = decide(subscription, await self._clock.now(caller))
+            if extra is None:
+                return subscription
+            try:
+                await self._store.run([table.update(subscription, seen), *extra])
+            except Conflict as conflict:
+                if conflict.write.label == table.UPDATE_LABEL:
+                    continue
+                raise
+            return subscription
+        raise ApiError("conflict")
+
+    # -- parts ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _charge_body(subscription: Subscription) -> dict[str, Any]:
+        return {"amount": subscription.amount, "currency": subscription.currency, "customer": subscription.customer}
+
+    def _event(self, caller: Caller, event_type: str, subscription: Subscription, now: int) -> list[Write]:
+        return self._events.record(caller, event_type, subscription.to_api(), now)
+
+    def _timer(self, caller: Caller, subscription: Subscription) -> list[Write]:
+        due = subscription.due_at
+        if due is None:
+            return [self._scheduler.cancel(CHARGE_TIMER, subscription.id)]
+        return [self._scheduler.timer(CHARGE_TIMER, subscription.id, caller, due)]
+
+
+def list_conditions(query: dict[str, Any]) -> list[Condition]:
+    conditions: list[Condition] = []
+    for name, clause in (("start_time", "created_at >= ?"), ("end_time", "created_at <= ?")):
+        value = query.get(name)
+        if params.present(value):
+            try:
+                conditions.append((clause, (clock.parse_iso(str(value)),)))
+            except ValueError as exc:
+                raise invalid(name) from exc
+    return conditions
