@@ -16,6 +16,8 @@ import asyncpg
 import httpx
 
 PG_ADMIN_URL = os.environ.get("KOMOJU_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+# PostgreSQL servers need a vault key (SQLite ones make a key file); the tests share this one.
+TEST_VAULT_KEY = "a2/ObPJ+M6U4rBWDwgs0sFw7+2FrEI2JW3FxZJ7Hf2Y="
 
 
 def _pg_url(database: str) -> str:
@@ -43,6 +45,13 @@ def create_database(name: str) -> str:
 
 def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a server process: ours, then `extra`; on PostgreSQL a test vault key
+    unless one is given (on SQLite the server keeps its own key file)."""
+    base = {"KOMOJU_VAULT_KEY": TEST_VAULT_KEY} if database_url.startswith("postgres") else {}
+    return {**base, **os.environ, **(extra or {})}
 
 
 @dataclass
@@ -79,7 +88,7 @@ class ServerProcess:
             *extra,
         ]
         process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=server_env(database_url, env)
         )
         assert process.stdout is not None
         first = process.stdout.readline().strip()

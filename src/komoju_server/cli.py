@@ -40,6 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--maintenance", action="store_true", help="answer every API call 503 service_unavailable")
     serve.add_argument("--webhook-url", default=None, help="send every event to this URL")
     serve.add_argument("--webhook-secret", default=None, help="HMAC key for --webhook-url")
+    serve.add_argument(
+        "--webhook-retry-schedule",
+        default=None,
+        help="waits between delivery attempts, e.g. 30s,2m,10m,1h, or none "
+        "(default 1m doubling to 8h, 11 retries, about a day); env KOMOJU_WEBHOOK_RETRY_SCHEDULE",
+    )
+    serve.add_argument(
+        "--webhook-retry-jitter",
+        type=float,
+        default=None,
+        help="each wait varies at random by up to this fraction (default 0.2); env KOMOJU_WEBHOOK_RETRY_JITTER",
+    )
+    serve.add_argument(
+        "--webhook-timeout", type=float, default=None, help="seconds a delivery attempt may take (default 10)"
+    )
+    serve.add_argument(
+        "--webhook-concurrency", type=int, default=None, help="delivery attempts under way at once (default 16)"
+    )
 
     migrate = commands.add_parser("migrate", help="apply pending schema migrations and exit")
     _database_option(migrate)
@@ -66,6 +84,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "workers",
         "webhook_url",
         "webhook_secret",
+        "webhook_retry_schedule",
+        "webhook_retry_jitter",
+        "webhook_timeout",
+        "webhook_concurrency",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -81,6 +103,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = settings_from(args)
     if args.command == "serve":
         from komoju_server.server import serve
+        from komoju_server.webhooks.worker import options_from
+
+        try:
+            options_from(settings)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
 
         sys.exit(serve(settings))
     if args.command == "migrate":

@@ -18,6 +18,10 @@ class Settings:
     workers: int = 1
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    webhook_retry_schedule: str | None = None  # e.g. "30s,2m,10m"; None: the default (webhooks/schedule.py)
+    webhook_retry_jitter: float | None = None
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 16
     vault_key: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -32,6 +36,13 @@ class Settings:
         settings.maintenance = env.get("KOMOJU_MAINTENANCE", "") in ("1", "true", "yes")
         settings.webhook_url = env.get("KOMOJU_WEBHOOK_URL") or None
         settings.webhook_secret = env.get("KOMOJU_WEBHOOK_SECRET") or None
+        settings.webhook_retry_schedule = env.get("KOMOJU_WEBHOOK_RETRY_SCHEDULE") or None
+        jitter = _number(env, "KOMOJU_WEBHOOK_RETRY_JITTER", float)
+        settings.webhook_retry_jitter = None if jitter is None else float(jitter)
+        settings.webhook_timeout = float(_number(env, "KOMOJU_WEBHOOK_TIMEOUT", float) or settings.webhook_timeout)
+        settings.webhook_concurrency = int(
+            _number(env, "KOMOJU_WEBHOOK_CONCURRENCY", int) or settings.webhook_concurrency
+        )
         settings.vault_key = env.get("KOMOJU_VAULT_KEY") or None
         return settings
 
@@ -45,6 +56,10 @@ class Settings:
             "KOMOJU_MAINTENANCE": "1" if self.maintenance else None,
             "KOMOJU_WEBHOOK_URL": self.webhook_url,
             "KOMOJU_WEBHOOK_SECRET": self.webhook_secret,
+            "KOMOJU_WEBHOOK_RETRY_SCHEDULE": self.webhook_retry_schedule,
+            "KOMOJU_WEBHOOK_RETRY_JITTER": _text(self.webhook_retry_jitter),
+            "KOMOJU_WEBHOOK_TIMEOUT": _text(self.webhook_timeout),
+            "KOMOJU_WEBHOOK_CONCURRENCY": str(self.webhook_concurrency),
             "KOMOJU_VAULT_KEY": self.vault_key,
         }
         return {k: v for k, v in pairs.items() if v}
@@ -52,3 +67,17 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return not self.database_url.startswith(("postgresql://", "postgres://"))
+
+
+def _number(env: dict[str, str], name: str, kind: type[int] | type[float]) -> int | float | None:
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise SystemExit(f"error: {name} must be a number, not {text!r}") from None
+
+
+def _text(value: float | None) -> str | None:
+    return None if value is None else repr(value)

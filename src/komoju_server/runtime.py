@@ -7,10 +7,24 @@ import logging
 from komoju_server.config import Settings
 from komoju_server.processors import Processors
 from komoju_server.services.clock import Clock
+from komoju_server.services.customers import Customers
+from komoju_server.services.deadlines import DEADLINE_TIMER, Deadlines
 from komoju_server.services.events import Events
+from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
 from komoju_server.services.payments import Payments
-from komoju_server.store import Store, open_store
+from komoju_server.services.sandbox import Sandbox
+from komoju_server.services.scheduler import Scheduler
+from komoju_server.services.sources import StoredDetails
+from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
+from komoju_server.services.tokens import Tokens
+from komoju_server.services.webhooks import Webhooks
+from komoju_server.store import Store, open_store, sqlite_path
+from komoju_server.store import customers as customers_table
+from komoju_server.store import tokens as tokens_table
+from komoju_server.store import webhooks as webhooks_table
+from komoju_server.store.vault import LazyVault, VaultKeyError
+from komoju_server.webhooks.worker import Worker, options_from
 
 log = logging.getLogger("komoju_server")
 
@@ -25,14 +39,52 @@ class Runtime:
         self.events = Events(store)
         self.processors = Processors(live=None)
         self.payments = Payments(store, self.processors, self.clock, self.events)
+        self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
+        self.tokens = Tokens(store, self.clock, self.vault)
+        self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
+        self.payments.sources = StoredDetails(self.tokens, self.customers)
+        # Every event's webhook deliveries are written with it (an outbox); the worker sends them.
+        self.webhooks = Webhooks(store, self.clock, self.events, self.vault, settings.webhook_url)
+        self.events.fanout = self.webhooks.fanout
+        self.deliveries = Worker(store, self.vault, options_from(settings))
+        self.webhooks.notify = self.deliveries.poke
+        # Deadlines, recurring charges and housekeeping, each when its time comes.
+        self.scheduler = Scheduler(store)
+        self.idempotency = Idempotency(store, self.clock)
+        self.scheduler.chore(self.idempotency.purge)
+        self.deadlines = Deadlines(self.payments)
+        self.scheduler.handle(DEADLINE_TIMER, self.deadlines.expire_due)
+        self.subscriptions = Subscriptions(
+            store, self.clock, self.payments, self.events, self.scheduler, settings.public_url or ""
+        )
+        self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
+        self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
+        self.scheduler.chore(self.tokens.forget_expired)
+        self.sandbox.erasers.update(tokens=tokens_table.erase, customers=customers_table.erase)
+        # Webhook endpoints are settings and survive a reset; their deliveries (of erased events) do not.
+        self.sandbox.erasers.update(
+            webhook_attempts=webhooks_table.erase_attempts, webhook_deliveries=webhooks_table.erase_deliveries
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        return cls(settings, open_store(settings.database_url))
+        runtime = cls(settings, open_store(settings.database_url))
+        try:
+            runtime.vault.load()  # a missing or bad vault key stops the server before it serves
+        except VaultKeyError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        return runtime
 
     async def start(self) -> None:
+        self.vault.load()
         await self.store.migrate()
         await self.store.open()
+        await self.tokens.check_vault()
+        await self.customers.check_vault()
+        await self.deliveries.start()
+        await self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.deliveries.stop()
         await self.store.close()

@@ -17,7 +17,8 @@ import uvicorn
 
 from komoju_server.config import Settings
 from komoju_server.services import merchants
-from komoju_server.store import open_store
+from komoju_server.store import open_store, sqlite_path
+from komoju_server.store.vault import LazyVault, VaultKeyError
 
 GRACEFUL_SECONDS = 20
 
@@ -32,6 +33,11 @@ def serve(settings: Settings) -> int:
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{_url_host(host)}:{port}", flush=True)
+    try:  # a missing or unusable vault key stops every way of serving (workers too) before it serves
+        LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None).load()
+    except VaultKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
     created = asyncio.run(_prepare(settings))
     if created is not None:
         from komoju_server.cli import print_keys

@@ -28,8 +28,18 @@ class Lifespan:
 
 
 def create_app(runtime: Runtime) -> falcon.asgi.App:
+    from komoju_server.api.idempotency import IdempotencyMiddleware
+    from komoju_server.api.sandbox import MaintenanceMiddleware
+
     app = falcon.asgi.App(
-        middleware=[Lifespan(runtime), RequestMiddleware(runtime.keyring, lambda: runtime.maintenance)],
+        middleware=[
+            Lifespan(runtime),
+            RequestMiddleware(runtime.keyring, lambda: runtime.maintenance),
+            # After authentication, in this order: a merchant's sandbox maintenance, then
+            # X-KOMOJU-IDEMPOTENCY (which claims the key only for a request that will run).
+            MaintenanceMiddleware(runtime.sandbox, API),
+            IdempotencyMiddleware(runtime.idempotency, API),
+        ],
         cors_enable=False,
     )
     app.req_options.strip_url_path_trailing_slash = True

@@ -12,10 +12,12 @@ MAX_BODY = 1_000_000
 
 
 async def body(req: falcon.asgi.Request) -> dict[str, Any]:
-    raw = await req.stream.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise BodyError()
-    req.context.raw_body = raw
+    raw = getattr(req.context, "raw_body", None)  # already read (by the idempotency middleware)
+    if raw is None:
+        raw = await req.stream.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            raise BodyError()
+        req.context.raw_body = raw
     return decode_body(raw, req.content_type)
 
 

@@ -8,6 +8,18 @@ from komoju_server.runtime import Runtime
 
 
 def add_all(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
-    from komoju_server.api import payments
+    from komoju_server.api import customers, payments, tokens
 
     payments.add_routes(app, runtime, prefix)
+    tokens.add_routes(app, runtime, prefix)
+    customers.add_routes(app, runtime, prefix)
+
+    from komoju_server.api import events, webhooks
+
+    events.add_routes(app, runtime, prefix)
+    webhooks.add_routes(app, runtime, prefix)
+
+    from komoju_server.api import sandbox, subscriptions
+
+    subscriptions.add_routes(app, runtime, prefix)
+    sandbox.add_routes(app, runtime, prefix)

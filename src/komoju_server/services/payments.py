@@ -20,13 +20,20 @@ from komoju_server.methods import Family, Method, clean_details, method_of, spli
 from komoju_server.processors import Charge, Outcome, Processor, Processors
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
-from komoju_server.store import Conflict, Store, Write
+from komoju_server.store import Conflict, Store, Write, timers
 from komoju_server.store import payments as table
 from komoju_server.store.listing import Condition
+from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
 
 MAX_ATTEMPTS = 8
 LIVE_REFUSAL = "Live payments are not enabled on this server: no live processor is configured."
 EVENT_FOR_STATUS = {"authorized": "payment.authorized", "captured": "payment.captured"}
+DEADLINE_TIMER = "payment.deadline"  # the scheduler's timer that expires an unpaid payment
+COMPLETABLE = (Family.DELAYED, Family.REDIRECT)  # finished by the customer away from the API
+NOT_COMPLETABLE = (
+    "Only konbini, bank transfer, Pay-easy and redirect payments are completed by the customer; "
+    "capture a card payment with POST /payments/:id/capture, continue a prepaid one with PATCH /payments/:id."
+)
 
 # The bank details a refund request must carry, and their rules.
 REFUND_REQUEST_FIELDS: tuple[tuple[str, rules.Rule], ...] = (
@@ -60,6 +67,21 @@ class DetailsSource(Protocol):
     async def from_customer(self, caller: Caller, customer_id: str, now: int) -> Resolved: ...
 
 
+@dataclass(frozen=True)
+class Recurring:
+    """A charge a subscription makes on its own: dated `at` on the merchant's clock, tagged
+    with the subscription, and committed in one unit with the subscription's own writes."""
+
+    subscription: str
+    at: int
+    writes: Callable[[Payment], list[Write]]
+
+
+class _Unchanged(Exception):
+    def __init__(self, payment: Payment) -> None:
+        self.payment = payment
+
+
 @dataclass
 class Created:
     payment: Payment
@@ -89,8 +111,15 @@ class Payments:
 
     # -- creating ---------------------------------------------------------------------------
 
-    async def create(self, caller: Caller, body: dict[str, Any], base_url: str, scenario: str | None) -> Created:
-        now = await self._clock.now(caller)
+    async def create(
+        self,
+        caller: Caller,
+        body: dict[str, Any],
+        base_url: str,
+        scenario: str | None,
+        recurring: Recurring | None = None,
+    ) -> Created:
+        now = recurring.at if recurring is not None else await self._clock.now(caller)
         amount_value = body.get("amount")
         if not params.present(amount_value):
             raise missing("amount")
@@ -125,6 +154,7 @@ class Payments:
             fraud_details=params.fraud_details(body.get("fraud_details")),
             capture=params.boolean(body.get("capture"), "capture", True),
             webhooks=_webhook_urls(body.get("webhooks")),
+            subscription=recurring.subscription if recurring is not None else None,
         )
         processor = self._processor(caller)
         outcome = await processor.charge(
@@ -147,10 +177,15 @@ class Payments:
         if payment.status == "captured":
             payment.captured_at = now
         unit = [*table.insert(payment), *resolved.writes]
+        if payment.payment_deadline is not None and states.allowed("expire", payment.status):
+            # Unpaid past its deadline, it expires: the scheduler's reminder, one second after.
+            unit.append(timers.set_(DEADLINE_TIMER, payment.id, *caller.scope, payment.payment_deadline + 1))
         if payment.status in EVENT_FOR_STATUS:
             unit += self._events.record(
                 caller, EVENT_FOR_STATUS[payment.status], payment.to_api(), now, payment.webhooks
             )
+        if recurring is not None:
+            unit += recurring.writes(payment)
         try:
             await self._store.run(unit)
         except Conflict as conflict:
@@ -186,22 +221,29 @@ class Payments:
     # -- changing ---------------------------------------------------------------------------
 
     async def _change(
-        self, caller: Caller, payment_id: str, decide: Callable[[Payment, int], Awaitable[list[Write]]]
+        self,
+        caller: Caller,
+        payment_id: str,
+        decide: Callable[[Payment, int], Awaitable[list[Write]]],
+        at: int | None = None,
     ) -> Payment:
         """Read, decide, write if unchanged; start over when another request got there first.
 
-        `decide` changes the payment in place and returns the writes to go with it.
+        `decide` changes the payment in place and returns the writes to go with it. `at` dates
+        the change (the scheduler acts as of a deadline); otherwise it is the merchant's now.
         """
         for _ in range(MAX_ATTEMPTS):
             payment = await self.get(caller, payment_id)
             seen = payment.version
-            now = await self._clock.now(caller)
+            now = at if at is not None else await self._clock.now(caller)
             extra = await decide(payment, now)
             try:
                 await self._store.run([table.update(payment, seen), *extra])
             except Conflict as conflict:
                 if conflict.write.label == "update payment":
                     continue
+                if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
+                    raise ApiError("invalid_token", "payment_details") from conflict
                 raise
             return payment
         raise ApiError("conflict")
@@ -268,6 +310,45 @@ class Payments:
 
         return await self._change(caller, payment_id, decide)
 
+    async def expire(self, caller: Caller, payment_id: str, at: int) -> Payment:
+        """The deadline passed unpaid: an open payment whose payment_deadline is before `at`
+        expires as of `at`. Any other payment (paid, cancelled, not yet due) is returned as it is."""
+
+        async def decide(payment: Payment, now: int) -> list[Write]:
+            if not states.allowed("expire", payment.status) or not _past_deadline(payment, now):
+                raise _Unchanged(payment)
+            payment.status = states.apply("expire", payment.status)
+            return self._event(caller, "payment.expired", payment, now)
+
+        try:
+            return await self._change(caller, payment_id, decide, at=at)
+        except _Unchanged as unchanged:
+            return unchanged.payment
+
+    async def complete(self, caller: Caller, payment_id: str) -> Payment:
+        """The customer finished paying away from the API (paid at the konbini, the transfer
+        arrived, the redirect was approved): the processor reports it and the payment is captured."""
+
+        async def decide(payment: Payment, now: int) -> list[Write]:
+            if method_of({"type": payment.method_type}).family not in COMPLETABLE:
+                raise ApiError("not_capturable", message=NOT_COMPLETABLE)
+            if payment.status != "authorized" or _past_deadline(payment, now):
+                raise ApiError("not_capturable")
+            payment.status = states.apply("capture", payment.status)
+            payment.captured_at = now
+            return self._event(caller, "payment.captured", payment, now)
+
+        return await self._change(caller, payment_id, decide)
+
+    async def fail(self, caller: Caller, payment_id: str) -> Payment:
+        """The customer gave up, or the processor refused, before the payment was done."""
+
+        async def decide(payment: Payment, now: int) -> list[Write]:
+            payment.status = states.apply("fail", payment.status)
+            return self._event(caller, "payment.failed", payment, now)
+
+        return await self._change(caller, payment_id, decide)
+
     async def refund(self, caller: Caller, payment_id: str, body: dict[str, Any]) -> Payment:
         async def decide(payment: Payment, now: int) -> list[Write]:
             method = method_of({"type": payment.method_type})
@@ -326,6 +407,10 @@ class Payments:
             return self._event(caller, "payment.updated", payment, now)
 
         return await self._change(caller, payment_id, decide)
+
+
+def _past_deadline(payment: Payment, now: int) -> bool:
+    return payment.payment_deadline is not None and now > payment.payment_deadline
 
 
 def _refund_amount(value: Any, payment: Payment, already: int = 0) -> int:

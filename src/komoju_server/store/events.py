@@ -46,3 +46,11 @@ async def page(
 ) -> tuple[int, list[dict[str, Any]]]:
     total, rows = await listing.page(store, "events", scope, conditions, number, per_page, positioned=True)
     return total, [orjson.loads(row[0]) for row in rows]
+
+
+def erase(merchant_id: str, mode: str) -> list[Write]:
+    """Every event of a merchant in one mode, and its list's positions (a sandbox reset)."""
+    return [
+        Write("DELETE FROM events WHERE merchant_id = ? AND mode = ?", (merchant_id, mode)),
+        listing.forget_positions(merchant_id, mode, "events"),
+    ]

@@ -39,3 +39,19 @@ async def count(store: Store) -> int:
 async def clock_offset(store: Store, merchant_id: str) -> int:
     row = await store.fetch_one("SELECT clock_offset FROM merchants WHERE id = ?", (merchant_id,))
     return int(row[0]) if row else 0
+
+
+def reset_clock(merchant_id: str) -> Write:
+    """The sandbox clock back to real time (a sandbox reset)."""
+    return Write("UPDATE merchants SET clock_offset = 0 WHERE id = ?", (merchant_id,), expect=1, label="reset clock")
+
+
+def set_sandbox_maintenance(merchant_id: str, enabled: bool) -> Write:
+    return Write(
+        "UPDATE merchants SET sandbox_maintenance = ? WHERE id = ?", (1 if enabled else 0, merchant_id), expect=1
+    )
+
+
+async def sandbox_maintenance(store: Store, merchant_id: str) -> bool:
+    row = await store.fetch_one("SELECT sandbox_maintenance FROM merchants WHERE id = ?", (merchant_id,))
+    return bool(row and row[0])

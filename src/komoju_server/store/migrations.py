@@ -69,8 +69,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         2,
         "tokens and customers, their payment details sealed by the vault",
         [
-            # `secret` holds the vault-sealed details; it is erased (NULL) when the token is used
-            # or has expired. `doc` is the public token, as the API answers it.
+            # `secret` holds the vault-sealed details; it is erased (NULL) when the token is used,
+            # and the row is deleted once the token has expired. `doc` is the public token.
             """CREATE TABLE tokens (
                 id TEXT PRIMARY KEY,
                 merchant_id TEXT NOT NULL,
@@ -81,8 +81,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 doc TEXT NOT NULL,
                 secret {bytes}
             )""",
-            # Only tokens still holding details, for erasing them once they expire.
-            "CREATE INDEX tokens_sealed_by_expiry ON tokens (expires_at) WHERE secret IS NOT NULL",
+            "CREATE INDEX tokens_by_expiry ON tokens (expires_at)",
             # A deleted customer's row is removed, and its sealed details with it.
             """CREATE TABLE customers (
                 seq {serial},
@@ -96,6 +95,109 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             "CREATE INDEX customers_by_scope ON customers (merchant_id, mode, seq)",
             "CREATE INDEX customers_by_time ON customers (merchant_id, mode, created_at)",
+        ],
+    ),
+    (
+        3,
+        "webhook endpoints, deliveries (the outbox) and their attempts",
+        [
+            # `secret` (the secret token that signs deliveries, sealed by the vault) is never
+            # answered; `events` is `,type,type,` or NULL for every event. Deleted endpoints
+            # keep their row for their deliveries.
+            """CREATE TABLE webhook_endpoints (
+                seq {serial},
+                id TEXT NOT NULL UNIQUE,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                url TEXT NOT NULL,
+                secret {bytes} NOT NULL,
+                events TEXT,
+                created_at BIGINT NOT NULL,
+                deleted_at BIGINT
+            )""",
+            "CREATE INDEX webhook_endpoints_by_scope ON webhook_endpoints (merchant_id, mode, seq)",
+            # One row per event per target URL. `next_attempt_at` (ms, real time) is when it is
+            # due, or the end of the lease while a worker holds it under `claim`.
+            """CREATE TABLE webhook_deliveries (
+                seq {serial},
+                id TEXT NOT NULL UNIQUE,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                endpoint_id TEXT,
+                source TEXT NOT NULL,
+                url TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at BIGINT,
+                claim TEXT,
+                created_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+            "CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries (claim) WHERE claim IS NOT NULL",
+            "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, seq)",
+            "CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id, seq)",
+            """CREATE TABLE webhook_attempts (
+                seq {serial},
+                delivery_id TEXT NOT NULL,
+                number INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                response_code INTEGER,
+                error TEXT,
+                started_at BIGINT NOT NULL,
+                duration_ms INTEGER,
+                UNIQUE (delivery_id, number)
+            )""",
+        ],
+    ),
+    (
+        4,
+        "idempotency keys, timers (deadlines, recurring charges), subscriptions, sandbox maintenance",
+        [
+            # One row per key per merchant and mode. `owner` is the claim's random token;
+            # `lease_until` (real time) bounds a claim whose server died before answering;
+            # `created_at` is on the merchant's clock, `expires_at` in real time (for purging).
+            """CREATE TABLE idempotency_keys (
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                idem_key TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                lease_until BIGINT,
+                expires_at BIGINT NOT NULL,
+                status INTEGER,
+                body {bytes},
+                PRIMARY KEY (merchant_id, mode, idem_key)
+            )""",
+            "CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at)",
+            # When something must happen to an object: `fire_at` on the merchant's clock,
+            # `due_at` the same moment in real time (see store/timers.py).
+            """CREATE TABLE timers (
+                kind TEXT NOT NULL,
+                ref_id TEXT NOT NULL,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                fire_at BIGINT NOT NULL,
+                due_at BIGINT NOT NULL,
+                PRIMARY KEY (kind, ref_id)
+            )""",
+            "CREATE INDEX timers_by_due ON timers (due_at)",
+            "CREATE INDEX timers_by_merchant ON timers (merchant_id, mode, fire_at)",
+            """CREATE TABLE subscriptions (
+                seq {serial},
+                id TEXT NOT NULL UNIQUE,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                version INTEGER NOT NULL,
+                doc TEXT NOT NULL
+            )""",
+            "CREATE INDEX subscriptions_by_scope ON subscriptions (merchant_id, mode, seq)",
+            # A merchant's own maintenance switch for its test mode (POST /sandbox/maintenance).
+            "ALTER TABLE merchants ADD COLUMN sandbox_maintenance INTEGER NOT NULL DEFAULT 0",
         ],
     ),
 ]

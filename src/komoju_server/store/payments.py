@@ -61,3 +61,11 @@ async def page(
         store, "payments", scope, conditions, number, per_page, "version, doc", positioned=True
     )
     return total, [Payment.from_doc(doc, version) for version, doc in rows]
+
+
+def erase(merchant_id: str, mode: str) -> list[Write]:
+    """Every payment of a merchant in one mode, and its list's positions (a sandbox reset)."""
+    return [
+        Write("DELETE FROM payments WHERE merchant_id = ? AND mode = ?", (merchant_id, mode)),
+        listing.forget_positions(merchant_id, mode, "payments"),
+    ]

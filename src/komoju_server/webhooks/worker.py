@@ -1,0 +1,323 @@
+"""The delivery worker: sends the outbox, in the background of every server process.
+
+It claims due deliveries (a lease: `next_attempt_at` moves to the lease's end under a claim
+token), POSTs each event as KOMOJU does, and records the outcome of every attempt:
+
+    POST <url>
+    Content-Type: application/json
+    User-Agent: Komoju-Webhook
+    X-Komoju-ID: <the delivery's id, the same on every retry of it>
+    X-Komoju-Event: <the event type>
+    X-Komoju-Signature: <lowercase hex HMAC-SHA256 of the body, keyed with the secret token>
+
+    <the event exactly as stored: {"id", "type", "resource": "event", "data", "created_at", "reason"}>
+
+Any 2xx answer is success; anything else (another status, a refused connection, no answer
+within the timeout) is a failed attempt, retried on the schedule (`schedule.py`) and given up
+after its last wait. Redirects are not followed.
+
+Never slowing the API: deliveries run as tasks on the server's event loop, at most
+`concurrency` at once (and at most that many claimed), each cut off after `timeout` seconds
+in all, so a slow or dead receiver holds a few sockets and nothing else. Every database
+write is one small unit of work through the store like any other.
+
+Waking: `poke()` (called by the fanout as deliveries are written in this process) makes the
+worker look at once, and again after a few milliseconds while the writing unit commits; it
+otherwise looks when the earliest pending delivery is due, and at least every
+`poll_interval`, for deliveries written by other processes.
+
+Surviving crashes: an attempt is opened (`sending`) in the same unit as the claim. A process
+that dies mid-attempt leaves the claim; the delivery becomes due again when the lease runs
+out (on SQLite, the database's only process releases such claims when it starts), and the
+next claim marks the dead attempt `interrupted`. So a delivery is never lost, may be sent
+more than once (receivers dedupe on the event id), and every attempt is on record. On
+PostgreSQL, claims take `FOR UPDATE SKIP LOCKED`, so processes never claim one delivery twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from komoju_server.config import Settings
+from komoju_server.domain import ids, webhook
+from komoju_server.store import Store, Write
+from komoju_server.store import webhooks as table
+from komoju_server.store.vault import LazyVault, VaultError
+from komoju_server.webhooks import schedule, signing
+
+log = logging.getLogger("komoju_server")
+
+USER_AGENT = "Komoju-Webhook"
+SECRET_TABLE = "webhook_endpoints"
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONCURRENCY = 16
+POLL_INTERVAL = 1.0
+LEASE_MARGIN = 5.0  # a lease outlives the longest attempt by this much (the time to record it)
+EAGER_WINDOW = 1.0  # after a poke, look again for this long while the writing unit commits
+EAGER_FIRST = 0.002
+EAGER_MAX = 0.1
+CONTENDED_PAUSE = 0.02  # due deliveries another process is claiming: look again shortly
+STOP_GRACE = 1.0  # at shutdown, attempts under way get this long before they are cut off
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer, read (and dropped) to keep the connection
+MAX_ERROR = 300
+
+
+@dataclass(frozen=True)
+class Options:
+    schedule: schedule.Schedule = schedule.DEFAULT
+    timeout: float = DEFAULT_TIMEOUT  # seconds an attempt may take in all
+    concurrency: int = DEFAULT_CONCURRENCY  # attempts under way at once, per process
+    poll_interval: float = POLL_INTERVAL
+    secret: str | None = None  # signs deliveries to --webhook-url and per-payment URLs
+
+    @property
+    def lease_ms(self) -> int:
+        return int((self.timeout + LEASE_MARGIN) * 1000)
+
+
+def options_from(settings: Settings) -> Options:
+    """The worker's options from the server's settings; ValueError says what is wrong."""
+    jitter = schedule.DEFAULT_JITTER if settings.webhook_retry_jitter is None else settings.webhook_retry_jitter
+    if settings.webhook_retry_schedule:
+        plan = schedule.Schedule.parse(settings.webhook_retry_schedule, jitter)
+    else:
+        plan = schedule.Schedule(schedule.DEFAULT.delays, jitter)
+    if not 0 < settings.webhook_timeout <= 300:
+        raise ValueError("--webhook-timeout must be more than 0 and at most 300 seconds")
+    if not 1 <= settings.webhook_concurrency <= 1000:
+        raise ValueError("--webhook-concurrency must be from 1 to 1000")
+    if settings.webhook_url and not _URL.match(settings.webhook_url):
+        raise ValueError("--webhook-url must be an http:// or https:// URL")
+    return Options(plan, settings.webhook_timeout, settings.webhook_concurrency, secret=settings.webhook_secret)
+
+
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Flight:
+    claimed: table.Claimed
+    token: str
+    recorded: bool = field(default=False)
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        vault: LazyVault,
+        options: Options,
+        now_ms: Callable[[], int] = _now_ms,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._vault = vault
+        self._options = options
+        self._now_ms = now_ms
+        self._rand = rand
+        # One single-connection client per attempt under way, not one client with a pool:
+        # httpcore checks every pooled connection on every request, so a pool of N costs O(N)
+        # per delivery; N clients of one connection each cost O(1) and keep their keep-alive.
+        self._clients: list[httpx.AsyncClient] = []
+        self._idle_clients: list[httpx.AsyncClient] = []
+        self._tls: ssl.SSLContext | None = None  # loading the CA bundle takes milliseconds: once
+        self._loop_task: asyncio.Task[None] | None = None
+        self._flights: dict[asyncio.Task[None], _Flight] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._eager_until = 0.0
+        self._eager_delay = EAGER_FIRST
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per delivery
+        if self._store.kind == "sqlite":
+            await self._store.run([table.release_all_claims(self._now_ms())])
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._loop(), name="webhook-worker")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            try:
+                await asyncio.wait_for(self._loop_task, STOP_GRACE)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+            self._loop_task = None
+        if self._flights:
+            await asyncio.wait(list(self._flights), timeout=STOP_GRACE)
+        cut = [(task, flight) for task, flight in list(self._flights.items()) if not task.done()]
+        for task, _ in cut:
+            task.cancel()
+        for task, _ in cut:
+            with contextlib.suppress(BaseException):
+                await task
+        unit: list[Write] = []
+        for _, flight in cut:
+            if not flight.recorded:
+                unit += table.release(flight.claimed.id, flight.token, flight.claimed.attempt, self._now_ms())
+        if unit:
+            try:
+                await self._store.run(unit)
+            except Exception as exc:  # the lease runs out instead
+                log.warning("webhook worker: releasing deliveries at shutdown failed: %s", type(exc).__name__)
+        for client in self._clients:
+            await client.aclose()
+        self._clients, self._idle_clients = [], []
+
+    def poke(self) -> None:
+        """Deliveries are being written in this process: look for them now and while they commit."""
+        self._eager_until = time.monotonic() + EAGER_WINDOW
+        self._eager_delay = EAGER_FIRST
+        self._wake.set()
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self._round()
+            except Exception as exc:  # a restarting database, say: keep going
+                log.warning("webhook worker: %s: %s", type(exc).__name__, str(exc)[:MAX_ERROR])
+                await self._sleep(self._options.poll_interval)
+
+    async def _round(self) -> None:
+        free = self._options.concurrency - len(self._flights)
+        if free <= 0:
+            await self._sleep(None)  # until an attempt finishes
+            return
+        now = self._now_ms()
+        due = await table.next_due(self._store)
+        if due is not None and due <= now:
+            token = ids.new_id()
+            await self._store.run(table.claim(self._store.kind, token, now, now + self._options.lease_ms, free))
+            claimed = await table.claimed(self._store, token)
+            for item in claimed:
+                self._launch(item, token)
+            if not claimed:
+                await self._sleep(CONTENDED_PAUSE)
+            return
+        timeout = self._options.poll_interval
+        if due is not None:
+            timeout = min(timeout, (due - now) / 1000)
+        if time.monotonic() < self._eager_until:
+            timeout = min(timeout, self._eager_delay)
+            self._eager_delay = min(self._eager_delay * 2, EAGER_MAX)
+        await self._sleep(timeout)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        if self._stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    def _launch(self, claimed: table.Claimed, token: str) -> None:
+        flight = _Flight(claimed, token)
+        task = asyncio.create_task(self._deliver(flight), name=f"webhook-delivery-{claimed.id}")
+        self._flights[task] = flight
+        task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self._flights.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("webhook worker: a delivery failed to record: %s", type(task.exception()).__name__)
+        self._wake.set()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def _deliver(self, flight: _Flight) -> None:
+        item, token = flight.claimed, flight.token
+        if item.body is None or item.endpoint_deleted:
+            await self._store.run(table.cancel_unsent(item.id, token, item.attempt))
+            flight.recorded = True
+            return
+        started = time.monotonic()
+        code, error = await self._post(item)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        if code is not None and 200 <= code < 300:
+            unit = [table.record_attempt(item.id, item.attempt, webhook.SUCCEEDED, code, None, duration_ms)]
+            unit.append(table.succeed(item.id, token))
+        else:
+            unit = [table.record_attempt(item.id, item.attempt, webhook.FAILED, code, error, duration_ms)]
+            delay = self._options.schedule.next_delay(item.attempt, self._rand)
+            if delay is None:
+                unit.append(table.give_up(item.id, token))
+            else:
+                unit.append(table.retry_at(item.id, token, self._now_ms() + int(delay * 1000)))
+        await self._store.run(unit)
+        flight.recorded = True
+
+    async def _post(self, item: table.Claimed) -> tuple[int | None, str | None]:
+        """(status code, error) of one attempt."""
+        assert item.body is not None
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Komoju-ID": item.id,
+            "X-Komoju-Event": item.event_type,
+        }
+        try:
+            secret = self._secret(item)
+        except VaultError:
+            return None, "the webhook's secret token does not open with this server's vault key"
+        if secret is not None:
+            headers[signing.HEADER] = signing.sign(secret, item.body)
+        client = self._idle_clients.pop() if self._idle_clients else self._new_client()
+        try:
+            async with asyncio.timeout(self._options.timeout):
+                async with client.stream("POST", item.url, content=item.body, headers=headers) as answer:
+                    read = 0
+                    async for chunk in answer.aiter_raw():
+                        read += len(chunk)
+                        if read > MAX_ANSWER_BYTES:
+                            break
+                    code = answer.status_code
+        except TimeoutError:
+            return None, f"no answer within {self._options.timeout:g}s"
+        except httpx.HTTPError as exc:
+            return None, _describe(exc)
+        finally:
+            self._idle_clients.append(client)
+        return code, None if 200 <= code < 300 else f"answered HTTP {code}"
+
+    def _new_client(self) -> httpx.AsyncClient:
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context(trust_env=False)
+        # trust_env=False: deliveries go straight to the receiver, whatever proxy the shell names.
+        client = httpx.AsyncClient(
+            verify=self._tls,
+            timeout=self._options.timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._clients.append(client)
+        return client
+
+    def _secret(self, item: table.Claimed) -> str | None:
+        if item.sealed_secret is not None and item.endpoint_id is not None:
+            return str(self._vault.open(item.sealed_secret, SECRET_TABLE, item.endpoint_id)["secret_token"])
+        return self._options.secret
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    detail = str(exc).strip()
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return text[:MAX_ERROR]
