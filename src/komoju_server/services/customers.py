@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from komoju_server.domain import clock, ids, params, rules
+from komoju_server.domain import ids, params, rules
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid, missing
@@ -22,9 +22,8 @@ from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.payments import Resolved
 from komoju_server.services.tokens import PARAM, Tokens, check_opens, currency_for, public_details
-from komoju_server.store import Conflict, Store, Write
+from komoju_server.store import Conflict, Store, Write, listing
 from komoju_server.store import customers as table
-from komoju_server.store.listing import Condition
 from komoju_server.store.vault import LazyVault, Vault, VaultError
 
 log = logging.getLogger("komoju_server")
@@ -54,18 +53,6 @@ def _email(value: Any) -> str | None:
     return rules.email(value, "email") if params.present(value) else None
 
 
-def list_conditions(query: dict[str, Any]) -> list[Condition]:
-    conditions: list[Condition] = []
-    for name, clause in (("start_time", "created_at >= ?"), ("end_time", "created_at <= ?")):
-        value = query.get(name)
-        if params.present(value):
-            try:
-                conditions.append((clause, (clock.parse_iso(str(value)),)))
-            except ValueError as exc:
-                raise invalid(name) from exc
-    return conditions
-
-
 class Customers:
     def __init__(self, store: Store, clock_: Clock, events: Events, vault: Vault | LazyVault, tokens: Tokens) -> None:
         self._store = store
@@ -85,7 +72,7 @@ class Customers:
     async def page(
         self, caller: Caller, query: dict[str, Any], number: int, per_page: int
     ) -> tuple[int, list[Customer]]:
-        return await table.page(self._store, caller.scope, list_conditions(query), number, per_page)
+        return await table.page(self._store, caller.scope, listing.time_range(query), number, per_page)
 
     async def details_for_charge(self, caller: Caller, customer_id: Any, now: int) -> Resolved:
         """The customer's stored details, ready to charge (for payments and subscriptions).

@@ -20,7 +20,7 @@ from komoju_server.methods import Family, Method, clean_details, method_of, spli
 from komoju_server.processors import Charge, Outcome, Processor, Processors
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
-from komoju_server.store import Conflict, Store, Write, timers
+from komoju_server.store import Conflict, Store, Write, listing, timers
 from komoju_server.store import payments as table
 from komoju_server.store.listing import Condition
 from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
@@ -451,14 +451,7 @@ def list_conditions(query: dict[str, Any]) -> list[Condition]:
     order = query.get("external_order_num")
     if params.present(order):
         conditions.append(("external_order_num = ?", (str(order),)))
-    for name, clause in (("start_time", "created_at >= ?"), ("end_time", "created_at <= ?")):
-        value = query.get(name)
-        if params.present(value):
-            try:
-                conditions.append((clause, (clock.parse_iso(str(value)),)))
-            except ValueError as exc:
-                raise invalid(name) from exc
-    return conditions
+    return conditions + listing.time_range(query)
 
 
 def _webhook_urls(value: Any) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from komoju_server.domain import clock, ids, money, params
+from komoju_server.domain import ids, money, params
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
@@ -22,7 +22,7 @@ from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.payments import Payments, Recurring
 from komoju_server.services.scheduler import Scheduler
-from komoju_server.store import Conflict, Store, Write
+from komoju_server.store import Conflict, Store, Write, listing
 from komoju_server.store import subscriptions as table
 from komoju_server.store.listing import Condition
 
@@ -53,7 +53,7 @@ class Subscriptions:
     async def page(
         self, caller: Caller, query: dict[str, Any], number: int, per_page: int
     ) -> tuple[int, list[Subscription]]:
-        return await table.page(self._store, caller.scope, list_conditions(query), number, per_page)
+        return await table.page(self._store, caller.scope, listing.time_range(query), number, per_page)
 
     # -- creating ---------------------------------------------------------------------------
 
@@ -210,12 +210,4 @@ class Subscriptions:
 
 
 def list_conditions(query: dict[str, Any]) -> list[Condition]:
-    conditions: list[Condition] = []
-    for name, clause in (("start_time", "created_at >= ?"), ("end_time", "created_at <= ?")):
-        value = query.get(name)
-        if params.present(value):
-            try:
-                conditions.append((clause, (clock.parse_iso(str(value)),)))
-            except ValueError as exc:
-                raise invalid(name) from exc
-    return conditions
+    return listing.time_range(query)
