@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only)")
     serve.add_argument("--maintenance", action="store_true", help="answer every API call 503 service_unavailable")
     serve.add_argument("--webhook-url", default=None, help="send every event to this URL")
-    serve.add_argument("--webhook-secret", default=None, help="HMAC key for --webhook-url")
+    serve.add_argument(
+        "--webhook-secret", default=None, help="signs deliveries to --webhook-url and to payments' own webhooks URLs"
+    )
     serve.add_argument(
         "--webhook-retry-schedule",
         default=None,

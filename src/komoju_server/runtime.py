@@ -61,10 +61,13 @@ class Runtime:
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
         self.scheduler.chore(self.tokens.forget_expired)
         self.sandbox.erasers.update(tokens=tokens_table.erase, customers=customers_table.erase)
-        # Webhook endpoints are settings and survive a reset; their deliveries (of erased events) do not.
-        self.sandbox.erasers.update(
-            webhook_attempts=webhooks_table.erase_attempts, webhook_deliveries=webhooks_table.erase_deliveries
-        )
+        # Webhook endpoints are settings and survive a reset; the deliveries of erased events do
+        # not. They are found through their events, so they go first.
+        self.sandbox.erasers = {
+            "webhook_attempts": webhooks_table.erase_attempts,
+            "webhook_deliveries": webhooks_table.erase_deliveries,
+            **self.sandbox.erasers,
+        }
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -136,7 +136,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
             "CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries (claim) WHERE claim IS NOT NULL",
-            "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, seq)",
+            # Every index costs each event's write: only those the lists and the worker need.
+            "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, seq)"
+            " WHERE endpoint_id IS NOT NULL",
             "CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id, seq)",
             """CREATE TABLE webhook_attempts (
                 seq {serial},

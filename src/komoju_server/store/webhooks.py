@@ -349,19 +349,19 @@ def release_all_claims(now_ms: int) -> Write:
 
 # -- a sandbox reset -------------------------------------------------------------------------
 
+# The deliveries of a merchant's events, found through the events' own index: these erasers
+# run before the events are erased.
+_OF_SCOPE = (
+    "SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT id FROM events WHERE merchant_id = ? AND mode = ?)"
+)
+
 
 def erase_attempts(merchant_id: str, mode: str) -> list[Write]:
     """The attempts of every delivery of a merchant in one mode. Its endpoints stay: they are
     settings, not test data."""
-    return [
-        Write(
-            "DELETE FROM webhook_attempts WHERE delivery_id IN"
-            " (SELECT id FROM webhook_deliveries WHERE merchant_id = ? AND mode = ?)",
-            (merchant_id, mode),
-        )
-    ]
+    return [Write(f"DELETE FROM webhook_attempts WHERE delivery_id IN ({_OF_SCOPE})", (merchant_id, mode))]
 
 
 def erase_deliveries(merchant_id: str, mode: str) -> list[Write]:
     """Every delivery of a merchant in one mode (after `erase_attempts`, which finds them)."""
-    return [Write("DELETE FROM webhook_deliveries WHERE merchant_id = ? AND mode = ?", (merchant_id, mode))]
+    return [Write(f"DELETE FROM webhook_deliveries WHERE id IN ({_OF_SCOPE})", (merchant_id, mode))]

@@ -54,6 +54,7 @@ from komoju_server.store import Store, Write
 from komoju_server.store import webhooks as table
 from komoju_server.store.vault import LazyVault, VaultError
 from komoju_server.webhooks import schedule, signing
+from komoju_server.webhooks.breaker import Breakers, origin
 
 log = logging.getLogger("komoju_server")
 
@@ -135,6 +136,7 @@ class Worker:
         self._clients: list[httpx.AsyncClient] = []
         self._idle_clients: list[httpx.AsyncClient] = []
         self._tls: ssl.SSLContext | None = None  # loading the CA bundle takes milliseconds: once
+        self._breakers = Breakers()
         self._loop_task: asyncio.Task[None] | None = None
         self._flights: dict[asyncio.Task[None], _Flight] = {}
         self._wake = asyncio.Event()
@@ -208,8 +210,18 @@ class Worker:
             token = ids.new_id()
             await self._store.run(table.claim(self._store.kind, token, now, now + self._options.lease_ms, free))
             claimed = await table.claimed(self._store, token)
+            settled: list[Write] = []  # what is decided without sending, in one unit
             for item in claimed:
+                if item.body is None or item.endpoint_deleted:
+                    settled += table.cancel_unsent(item.id, token, item.attempt)
+                    continue
+                refusal = self._breakers.refusal(origin(item.url))
+                if refusal is not None:
+                    settled += self._outcome(item, token, None, refusal, 0)
+                    continue
                 self._launch(item, token)
+            if settled:
+                await self._store.run(settled)
             if not claimed:
                 await self._sleep(CONTENDED_PAUSE)
             return
@@ -244,28 +256,36 @@ class Worker:
 
     async def _deliver(self, flight: _Flight) -> None:
         item, token = flight.claimed, flight.token
-        if item.body is None or item.endpoint_deleted:
-            await self._store.run(table.cancel_unsent(item.id, token, item.attempt))
-            flight.recorded = True
-            return
+        target = origin(item.url)
         started = time.monotonic()
-        code, error = await self._post(item)
+        code, error, reached = await self._post(item)
         duration_ms = int((time.monotonic() - started) * 1000)
-        if code is not None and 200 <= code < 300:
-            unit = [table.record_attempt(item.id, item.attempt, webhook.SUCCEEDED, code, None, duration_ms)]
-            unit.append(table.succeed(item.id, token))
-        else:
-            unit = [table.record_attempt(item.id, item.attempt, webhook.FAILED, code, error, duration_ms)]
-            delay = self._options.schedule.next_delay(item.attempt, self._rand)
-            if delay is None:
-                unit.append(table.give_up(item.id, token))
-            else:
-                unit.append(table.retry_at(item.id, token, self._now_ms() + int(delay * 1000)))
-        await self._store.run(unit)
+        if reached:
+            self._breakers.answered(target)
+        elif reached is False:
+            self._breakers.unreachable(target, str(error))
+        await self._store.run(self._outcome(item, token, code, error, duration_ms))
         flight.recorded = True
 
-    async def _post(self, item: table.Claimed) -> tuple[int | None, str | None]:
-        """(status code, error) of one attempt."""
+    def _outcome(
+        self, item: table.Claimed, token: str, code: int | None, error: str | None, duration_ms: int
+    ) -> list[Write]:
+        """The attempt's record and what becomes of the delivery: done, retried later, or given up."""
+        if code is not None and 200 <= code < 300:
+            return [
+                table.record_attempt(item.id, item.attempt, webhook.SUCCEEDED, code, None, duration_ms),
+                table.succeed(item.id, token),
+            ]
+        unit = [table.record_attempt(item.id, item.attempt, webhook.FAILED, code, error, duration_ms)]
+        delay = self._options.schedule.next_delay(item.attempt, self._rand)
+        if delay is None:
+            unit.append(table.give_up(item.id, token))
+        else:
+            unit.append(table.retry_at(item.id, token, self._now_ms() + int(delay * 1000)))
+        return unit
+
+    async def _post(self, item: table.Claimed) -> tuple[int | None, str | None, bool | None]:
+        """(status code, error, whether the receiver answered: None when nothing was sent)."""
         assert item.body is not None
         headers = {
             "Content-Type": "application/json",
@@ -276,7 +296,7 @@ class Worker:
         try:
             secret = self._secret(item)
         except VaultError:
-            return None, "the webhook's secret token does not open with this server's vault key"
+            return None, "not sent: the webhook's secret token does not open with this server's vault key", None
         if secret is not None:
             headers[signing.HEADER] = signing.sign(secret, item.body)
         client = self._idle_clients.pop() if self._idle_clients else self._new_client()
@@ -290,12 +310,12 @@ class Worker:
                             break
                     code = answer.status_code
         except TimeoutError:
-            return None, f"no answer within {self._options.timeout:g}s"
-        except httpx.HTTPError as exc:
-            return None, _describe(exc)
+            return None, f"no answer within {self._options.timeout:g}s", False
+        except Exception as exc:  # refused, reset, a malformed answer, a URL httpx will not take...
+            return None, _describe(exc), False
         finally:
             self._idle_clients.append(client)
-        return code, None if 200 <= code < 300 else f"answered HTTP {code}"
+        return code, None if 200 <= code < 300 else f"answered HTTP {code}", True
 
     def _new_client(self) -> httpx.AsyncClient:
         if self._tls is None:
@@ -317,7 +337,7 @@ class Worker:
         return self._options.secret
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: Exception) -> str:
     detail = str(exc).strip()
     text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return text[:MAX_ERROR]
