@@ -1,0 +1,221 @@
+"""`python -m bench`: measure the real server next to the bare baseline, print one table.
+
+The baseline (bench/baseline.py) runs first, then `komoju-server serve` on a fresh SQLite
+database for each group of scenarios; every server is pinned to one core and wrk to the
+other, so the two never compete. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.processes import Others, Server, background_cpu, ensure_wrk, wait_quiet
+from bench.results import Result, check_goals, table
+from bench.scenarios import BASELINE, ENDPOINTS, PUBLISHABLE_KEY, SECRET_KEY, Context, RunSettings, Scenario, seed
+from bench.webhooks import WEBHOOK_SCENARIOS
+
+HERE = Path(__file__).resolve().parent
+# Other processes using more than this many cores make the numbers untrustworthy.
+QUIET_CORES = 0.15
+ROOT = HERE.parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description="Benchmark komoju-server against a bare baseline.")
+    parser.add_argument("--seconds", type=float, default=10, help="measured time per endpoint (default 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured load before each endpoint (default 2)")
+    parser.add_argument("--quick", action="store_true", help="2 s per endpoint, 1 s warm-up")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: it has one core)")
+    parser.add_argument("--server-cpu", type=int, default=0, help="core the server is pinned to")
+    parser.add_argument("--client-cpu", type=int, default=1, help="core wrk is pinned to")
+    parser.add_argument("--no-pin", action="store_true", help="run without taskset")
+    parser.add_argument("--seed", type=int, default=100, help="payments created before measuring (default 100)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="measure the endpoint named TEXT, or those whose name contains it",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline (no ratios)")
+    parser.add_argument(
+        "--profile", action="append", default=[], metavar="NAME", help="sample the server with py-spy while NAME runs"
+    )
+    parser.add_argument(
+        "--profile-native", action="store_true", help="with --profile: C frames and waits too (slows the server)"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, scripts)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for other processes to leave the machine idle",
+    )
+    return parser
+
+
+def server_argv(database: Path, extra: Sequence[str]) -> list[str]:
+    return [
+        sys.executable, "-m", "komoju_server", "serve", "--port", "0",
+        "--database-url", f"sqlite:///{database}",
+        "--secret-key", SECRET_KEY, "--publishable-key", PUBLISHABLE_KEY, *extra,
+    ]  # fmt: skip
+
+
+def baseline_argv(database: Path) -> list[str]:
+    return [sys.executable, str(HERE / "baseline.py"), "--port", "0", "--database", str(database)] + [
+        "--secret-key",
+        SECRET_KEY,
+    ]
+
+
+def groups(scenarios: Sequence[Scenario]) -> list[tuple[tuple[str, ...], list[Scenario]]]:
+    """Scenarios by server flags, in the order they were listed."""
+    out: dict[tuple[str, ...], list[Scenario]] = {}
+    for scenario in scenarios:
+        out.setdefault(tuple(scenario.server_args), []).append(scenario)
+    return list(out.items())
+
+
+def selected(scenarios: Sequence[Scenario], only: Sequence[str]) -> list[Scenario]:
+    """The scenarios named exactly by one of `only`, or, for a text that names none exactly,
+    those whose name contains it; all of them without `only`."""
+    if not only:
+        return list(scenarios)
+    names = {s.name for s in scenarios}
+    return [s for s in scenarios if any(s.name == text or (text not in names and text in s.name) for text in only)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.quick:
+        args.seconds, args.warmup = 2, 1
+    ensure_wrk(install=not args.no_install)
+    cores = os.cpu_count() or 1
+    pin = not args.no_pin and cores >= 2
+    if not args.no_pin and not pin:
+        print("bench: one core only; running unpinned (numbers are not comparable)", file=sys.stderr)
+    server_cpu = args.server_cpu if pin else None
+    scenarios = selected([*ENDPOINTS, *WEBHOOK_SCENARIOS], args.only)
+    if not scenarios:
+        raise SystemExit(f"bench: no endpoint matches {args.only}")
+    workdir = Path(tempfile.mkdtemp(prefix="komoju-bench-"))
+    settings = RunSettings(
+        seconds=args.seconds,
+        warmup_seconds=args.warmup,
+        connections=args.connections,
+        threads=args.threads,
+        client_cpu=args.client_cpu if pin else None,
+        workdir=workdir,
+        profile=frozenset(args.profile),
+        profile_native=args.profile_native,
+    )
+    print(
+        f"bench: {args.seconds:g} s per endpoint after {args.warmup:g} s warm-up, {args.connections} connections, "
+        f"server on core {server_cpu}, wrk on core {settings.client_cpu}; {cores} cores, {platform.python_version()}",
+        flush=True,
+    )
+    busy = wait_quiet(QUIET_CORES, args.wait_quiet) if args.wait_quiet else background_cpu()
+    print(f"bench: other processes use {busy:.2f} cores before the run", flush=True)
+    busiest = busy
+    baseline: Result | None = None
+    results: list[Result] = []
+    try:
+        if not args.no_baseline:
+            server = Server.start("baseline", baseline_argv(workdir / "baseline.db"), server_cpu)
+            try:
+                baseline = _measure(BASELINE, Context(server, settings))
+            finally:
+                server.stop()
+        for number, (extra, members) in enumerate(groups(scenarios)):
+            database = workdir / f"komoju-{number}.db"
+            server = Server.start("komoju-server", server_argv(database, extra), server_cpu, cwd=str(ROOT))
+            try:
+                ctx = Context(server, settings)
+                seed(ctx, args.seed)
+                busiest = max(busiest, background_cpu(0.5, server.pid))
+                for scenario in members:
+                    results.append(_measure(scenario, ctx))
+            finally:
+                server.stop()
+    finally:
+        for scenario in scenarios:
+            close = getattr(scenario, "close", None)  # a scenario's own helpers (a receiver)
+            if close is not None:
+                close()
+        if not args.keep:
+            _remove(workdir)
+        else:
+            print(f"bench: kept {workdir}")
+    for result in results:
+        if result.profile:
+            print(f"\nprofile of the server during {result.name}:\n{result.profile}")
+    unknown = set(args.profile) - {r.name for r in results}
+    if unknown:
+        print(f"bench: nothing profiled for {sorted(unknown)}: give an endpoint's exact name", file=sys.stderr)
+    everything = ([baseline] if baseline else []) + results
+    print()
+    print(table(everything, baseline))
+    disturbed = [r.name for r in everything if r.others >= QUIET_CORES]
+    if busiest >= QUIET_CORES or disturbed:
+        print(
+            f"\nWARNING: other processes used up to {max([busiest] + [r.others for r in everything]):.2f} cores "
+            f"during this run ({', '.join(disturbed) or 'between measurements'}); those numbers are low and noisy. "
+            "Run again on an idle machine (--wait-quiet 300 waits for one)."
+        )
+    verdicts = check_goals(results, baseline)
+    if verdicts:
+        print()
+        for text, ok in verdicts:
+            print(f"{'PASS' if ok else 'MISS'}  {text}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "argv": list(argv) if argv is not None else sys.argv[1:],
+                    "background_cores": round(busiest, 3),
+                    "baseline": baseline.as_dict() if baseline else None,
+                    "results": [r.as_dict() for r in results],
+                    "goals": [{"goal": text, "met": ok} for text, ok in verdicts],
+                },
+                indent=2,
+            )
+        )
+    return 1 if args.check and not all(ok for _, ok in verdicts) else 0
+
+
+def _measure(scenario: Scenario, ctx: Context) -> Result:
+    print(f"bench: {scenario.name} ...", end=" ", flush=True)
+    others = Others(ctx.server.pid)
+    result = dataclasses.replace(scenario.measure(ctx), others=round(others.cores(), 3))
+    p99 = f"{result.p99_ms:.2f} ms" if result.p99_ms is not None else "-"
+    print(
+        f"{result.rate:,.0f} {result.unit}, p99 {p99}, errors {result.errors}; "
+        f"other processes used {result.others:.2f} cores",
+        flush=True,
+    )
+    return result
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""The bare baseline the server is measured against: the least a durable payment API can do.
+
+A raw ASGI app on uvicorn (uvloop, httptools) that, for a POST, checks an HTTP Basic API key,
+parses a form body, makes one durable SQLite insert (WAL, synchronous=FULL) and answers a
+~1 KB JSON document. Durability is made fast the way the server does it: group commit, one
+writer thread that takes every insert waiting in its queue and commits them together in one
+transaction (one fsync) before any of their callers hears back. GET /health answers 200.
+
+It shares no code with komoju_server on purpose: it is the ceiling, not a copy. Run as a file:
+
+    python bench/baseline.py --port 0 --database /tmp/base.db --secret-key sk_test_bench
+
+The first printed line is `listening on http://HOST:PORT`, like `komoju-server serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import hmac
+import os
+import queue
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+import uvicorn
+
+MAX_BATCH = 512
+_STOP = object()
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS payments ("
+    " seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, amount INTEGER NOT NULL,"
+    " currency TEXT NOT NULL, created_at INTEGER NOT NULL, doc BLOB NOT NULL)"
+)
+INSERT = "INSERT INTO payments (id, amount, currency, created_at, doc) VALUES (?, ?, ?, ?, ?)"
+
+
+def connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+class GroupCommit:
+    """One writer thread; every insert queued while it commits goes into its next transaction."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = connect(path)
+        self._conn.execute(SCHEMA)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
+        self._thread.start()
+
+    async def insert(self, params: tuple[Any, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put((params, future, loop))
+        await future
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._conn.close()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Any, asyncio.Future[None], asyncio.AbstractEventLoop]]) -> None:
+        error: BaseException | None = None
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for params, _, _ in batch:
+                self._conn.execute(INSERT, params)
+            self._conn.execute("COMMIT")
+        except BaseException as exc:  # the whole batch failed; every caller hears it
+            error = exc
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        for _, future, loop in batch:
+            loop.call_soon_threadsafe(_settle, future, error)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+def api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The user name of HTTP Basic auth."""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, encoded = value.partition(b" ")
+            if scheme.lower() != b"basic":
+                return None
+            try:
+                return base64.b64decode(encoded.strip(), validate=True).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+    return None
+
+
+def payment_doc(payment_id: str, form: dict[str, str], amount: int, now: int) -> dict[str, Any]:
+    """A payment-shaped answer of about 1 KB, like the API's."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    number = form.get("payment_details[number]", "")
+    return {
+        "id": payment_id,
+        "resource": "payment",
+        "status": "captured",
+        "amount": amount,
+        "tax": amount // 10,
+        "customer": None,
+        "payment_deadline": stamp,
+        "payment_details": {
+            "type": form.get("payment_details[type]"),
+            "email": None,
+            "brand": "visa",
+            "last_four_digits": number[-4:],
+            "month": int(form.get("payment_details[month]", "0") or 0),
+            "year": int(form.get("payment_details[year]", "0") or 0),
+        },
+        "payment_method_fee": 0,
+        "total": amount + amount // 10,
+        "currency": form.get("currency"),
+        "description": None,
+        "subscription": None,
+        "succeeded_at": stamp,
+        "captured_at": stamp,
+        "external_order_num": None,
+        "metadata": {"order": "bench", "note": "x" * 300},
+        "created_at": stamp,
+        "amount_refunded": 0,
+        "locale": "ja",
+        "session": None,
+        "customer_family_name": None,
+        "customer_given_name": None,
+        "mcc": None,
+        "statement_descriptor": None,
+        "refunds": [],
+        "refund_requests": [],
+    }
+
+
+class Baseline:
+    def __init__(self, database: str, secret_key: str) -> None:
+        self._database = database
+        self._key = secret_key.encode()
+        self._writer: GroupCommit | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._writer = GroupCommit(self._database)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._writer is not None:
+                    self._writer.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "GET" and scope["path"] == "/health":
+            await _answer(send, 200, b'{"status":"ok"}')
+            return
+        key = api_key(scope["headers"])
+        if key is None or not hmac.compare_digest(key.encode(), self._key):
+            await _answer(send, 401, b'{"error":{"code":"unauthorized","message":"bad key","param":null}}')
+            return
+        if scope["method"] != "POST":
+            await _answer(send, 405, b'{"error":{"code":"bad_request","message":"POST only","param":null}}')
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        amount_text = form.get("amount", "")
+        if not amount_text.isdigit():
+            await _answer(send, 422, b'{"error":{"code":"invalid_parameter","message":"amount","param":"amount"}}')
+            return
+        amount, now = int(amount_text), int(time.time())
+        payment_id = os.urandom(13).hex()[:25]
+        doc = orjson.dumps(payment_doc(payment_id, form, amount, now))
+        assert self._writer is not None
+        await self._writer.insert((payment_id, amount, form.get("currency", ""), now, doc))
+        await _answer(send, 200, doc)
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--database", required=True, help="SQLite file")
+    parser.add_argument("--secret-key", required=True)
+    args = parser.parse_args()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(2048)
+    host, port = sock.getsockname()[:2]
+    print(f"listening on http://{host}:{port}", flush=True)
+    config = uvicorn.Config(
+        Baseline(args.database, args.secret_key),
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

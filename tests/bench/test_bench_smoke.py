@@ -1,0 +1,186 @@
+"""The benchmark harness's own logic on canned input: wrk's output, Lua literals, the table,
+the goals and the profile summary. Nothing here runs wrk or depends on speed."""
+
+from __future__ import annotations
+
+import pytest
+from bench.results import Goal, Result, check_goals, table
+from bench.scenarios import ENDPOINTS, PAYMENT_FORM, Endpoint, slug
+
+from bench import profile, wrk
+
+# What `wrk --latency -s script.lua` prints when the script carries the harness's done() hook.
+CANNED = """\
+Running 10s test @ http://127.0.0.1:40123/api/v1/payments
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     9.24ms    3.01ms  30.11ms   71.20%
+    Req/Sec     3.47k   201.33     3.90k    70.00%
+  34603 requests in 10.01s, 24.60MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   3457.00
+Transfer/sec:      2.46MB
+BENCH_RESULT {"requests":34603,"duration_us":10009746,"bytes":25794133,"connect_errors":0,"read_errors":1,\
+"write_errors":0,"status_errors":3,"timeouts":2,"p50_us":8305,"p90_us":13062,"p99_us":19920,"mean_us":9241.5,\
+"max_us":30110}
+"""
+
+
+def test_parse_output_reads_the_done_hook_line():
+    run = wrk.parse_output(CANNED)
+    assert run.requests == 34603
+    assert run.duration_s == pytest.approx(10.009746)
+    assert run.requests_per_s == pytest.approx(34603 / 10.009746)
+    assert (run.p50_ms, run.p90_ms, run.p99_ms, run.max_ms) == (8.305, 13.062, 19.92, 30.11)
+    assert run.mean_ms == pytest.approx(9.2415)
+    assert (run.socket_errors, run.status_errors, run.errors) == (3, 3, 6)
+
+
+def test_parse_output_without_the_line_says_what_wrk_printed():
+    with pytest.raises(ValueError, match="(?s)no result line.*Requests/sec"):
+        wrk.parse_output(CANNED.rsplit("BENCH_RESULT", 1)[0])
+
+
+def test_the_done_hook_prints_the_marker_the_parser_reads():
+    assert '"BENCH_RESULT "' in wrk.DONE_HOOK
+    assert "latency:percentile(99)" in wrk.DONE_HOOK
+
+
+@pytest.mark.parametrize(
+    ("text", "literal"),
+    [
+        ("plain", "[[plain]]"),
+        ("a]]b", "[=[a]]b]=]"),
+        ("a]]b]=]c", "[==[a]]b]=]c]==]"),
+        ("\nfirst", "[[\n\nfirst]]"),
+    ],
+)
+def test_lua_string_is_a_long_bracket_that_cannot_be_closed_early(text, literal):
+    assert wrk.lua_string(text) == literal
+
+
+def test_render_script_sets_the_request_then_extra_lua_then_the_hook():
+    script = wrk.render_script("POST", {"Authorization": "Basic eDo="}, PAYMENT_FORM, "-- extra")
+    lines = script.splitlines()
+    assert lines[0] == "wrk.method = [[POST]]"
+    assert lines[1] == "wrk.headers[ [[Authorization]] ] = [[Basic eDo=]]"
+    assert lines[2] == f"wrk.body = [[{PAYMENT_FORM}]]"
+    assert script.index("-- extra") < script.index("done = function")
+
+
+def test_payment_form_is_the_test_card_payment():
+    assert PAYMENT_FORM == (
+        "amount=1000&currency=JPY&payment_details%5Btype%5D=credit_card"
+        "&payment_details%5Bnumber%5D=4111111111111111&payment_details%5Bmonth%5D=1&payment_details%5Byear%5D=2030"
+    )
+
+
+def test_command_pins_wrk_and_only_loads_this_machine():
+    argv = wrk.command("http://127.0.0.1:1/health", "s.lua", 10, 32, 1, 1)
+    assert argv[:3] == ["taskset", "-c", "1"]
+    assert argv[4:] == ["-t1", "-c32", "-d10s", "--timeout", "10s", "-s", "s.lua", "http://127.0.0.1:1/health"]
+    with pytest.raises(ValueError, match="only loads this machine"):
+        wrk.run("http://example.com/", "s.lua", 1, 1, 1, None)
+
+
+def test_endpoints_have_unique_names_and_slugs():
+    names = [e.name for e in ENDPOINTS]
+    assert len(set(names)) == len(names)
+    assert len({slug(n) for n in names}) == len(names)
+    assert slug("GET /api/v1/payments/:id") == "get-api-v1-payments-id"
+
+
+def test_endpoint_headers_carry_basic_auth_and_the_form_type():
+    endpoint = Endpoint("x", "POST", "/p", body="a=1")
+
+    class Ctx:
+        secret_key = "sk_test_bench"
+
+    assert endpoint.headers(Ctx()) == {
+        "Authorization": "Basic c2tfdGVzdF9iZW5jaDo=",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    assert Endpoint("y", "GET", "/health", auth=False).headers(Ctx()) == {}
+
+
+def test_table_shows_ratios_to_the_baseline():
+    baseline = Result("baseline", 10000.0, 2.5, 8.0)
+    post = Result("POST /api/v1/payments", 4000.0, 8.3, 20.0, errors=1)
+    events = Result("webhook deliveries", 1500.0, unit="events/s")
+    lines = table([baseline, post, events], baseline).splitlines()
+    assert lines[0].split("|")[1:-1] == [
+        " endpoint              ",
+        "          req/s ",  # as wide as "1,500 events/s"
+        " p50 ms ",
+        " p99 ms ",
+        " errors ",
+        " req/s vs baseline ",
+        " p99 vs baseline ",
+    ]
+    assert [c.strip() for c in lines[3].split("|")[1:-1]] == [
+        "POST /api/v1/payments",
+        "4,000",
+        "8.30",
+        "20.00",
+        "1",
+        "0.40 x",
+        "2.50 x",
+    ]
+    assert [c.strip() for c in lines[4].split("|")[1:-1]] == [
+        "webhook deliveries",
+        "1,500 events/s",
+        "-",
+        "-",
+        "0",
+        "-",
+        "-",
+    ]
+
+
+def test_goals_hold_post_payments_to_half_the_baseline_and_20ms():
+    baseline = Result("baseline", 10000.0, 2.5, 8.0)
+    good = Result("POST /api/v1/payments", 5000.0, 8.0, 19.9)
+    slow = Result("POST /api/v1/payments", 4999.0, 8.0, 20.0)
+    assert [ok for _, ok in check_goals([good], baseline)] == [True, True, True]
+    assert [ok for _, ok in check_goals([slow], baseline)] == [False, False, True]
+    assert check_goals([good], None) == []
+    texts = [text for text, _ in Goal("X", 0.5, 20).verdicts(Result("X", 1000.0, 1.0, None), baseline)]
+    assert texts == ["X: req/s >= 0.5 x baseline (got 0.10 x)", "X: p99 < 20 ms (got inf ms)", "X: no errors (got 0)"]
+
+
+_MAIN = "thread (101): MainThread;<module> (komoju-server:8);run (uvicorn/server.py:86)"
+_POST = "on_post (/x/site-packages/komoju_server/api/payments.py:40)"
+_WRITER = "thread (102): sqlite-writer;_write_loop (/x/komoju_server/store/sqlite.py:95)"
+COLLAPSED = "\n".join(
+    [
+        f"{_MAIN};{_POST};new_id (/x/site-packages/komoju_server/domain/ids.py:14) 6",
+        f"{_MAIN};{_POST} 2",
+        f"{_WRITER};_commit_batch (/x/komoju_server/store/sqlite.py:120) 4",
+    ]
+)
+
+
+def test_profile_summary_splits_threads_and_counts_self_and_inclusive():
+    threads = profile.summarise(COLLAPSED)
+    assert [(t.tid, t.name, t.samples) for t in threads] == [(101, "MainThread", 8), (102, "sqlite-writer", 4)]
+    main = threads[0]
+    assert main.self_samples == [("domain/ids.py:new_id", 6), ("api/payments.py:on_post", 2)]
+    assert dict(main.inclusive)["api/payments.py:on_post"] == 8
+    text = profile.render(threads, {101: 6.0, 102: 2.0}, 10, 40000)
+    assert "MainThread: 6.00 s (60%), 150 us per request" in text
+    assert "sqlite-writer: 2.00 s (20%), 50 us per request" in text
+    assert "idle or waiting: 2.00 s (20%)" in text
+    assert "   75.0%  domain/ids.py:new_id" in text
+
+
+def test_only_picks_an_exact_name_or_else_every_name_containing_the_text():
+    from bench.__main__ import selected
+
+    scenarios = [
+        Endpoint("GET /api/v1/payments", "GET", "/a"),
+        Endpoint("GET /api/v1/payments/:id", "GET", "/b"),
+        Endpoint("POST /api/v1/payments", "POST", "/c"),
+    ]
+    assert [s.name for s in selected(scenarios, ["GET /api/v1/payments"])] == ["GET /api/v1/payments"]
+    assert [s.name for s in selected(scenarios, ["GET"])] == ["GET /api/v1/payments", "GET /api/v1/payments/:id"]
+    assert selected(scenarios, []) == scenarios
