@@ -84,6 +84,7 @@ class Runtime:
         await self.store.open()
         await self.tokens.check_vault()
         await self.customers.check_vault()
+        await self.webhooks.start()
         await self.deliveries.start()
         await self.scheduler.start()
 

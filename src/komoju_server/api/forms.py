@@ -33,7 +33,12 @@ def decode_form(text: str) -> dict[str, Any]:
         raw_key, _, raw_value = pair.partition("=")
         key = unquote_plus(raw_key, errors="strict")
         value = unquote_plus(raw_value, errors="strict")
-        _assign(result, key, value)
+        if key and "[" not in key and "]" not in key:  # a plain name: most fields
+            if isinstance(result.get(key), (dict, list)):
+                raise BodyError()
+            result[key] = value
+        else:
+            _assign(result, key, value)
     return result
 
 

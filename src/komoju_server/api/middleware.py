@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import os
 from typing import Any
 
@@ -12,6 +13,15 @@ import falcon.asgi
 
 from komoju_server.domain.errors import ApiError
 from komoju_server.services.merchants import KeyRing
+
+# Request ids: a random prefix per process and a counter, unique without a system call each.
+_REQUEST_PREFIX = os.urandom(6).hex()
+_request_numbers = itertools.count(1)
+
+
+def _next_request_id() -> str:
+    return f"{_REQUEST_PREFIX}{next(_request_numbers):012x}"
+
 
 # Resource attribute naming the weakest key it accepts: "secret", "publishable" or None (no key).
 ACCESS = "access"
@@ -38,7 +48,7 @@ class RequestMiddleware:
         self._maintenance = maintenance  # a callable answering whether the API is in maintenance
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        req.context.request_id = req.get_header("X-Request-Id") or os.urandom(12).hex()
+        req.context.request_id = req.get_header("X-Request-Id") or _next_request_id()
         resp.set_header("X-Request-Id", req.context.request_id)
         req.context.caller = None
         if req.path.startswith("/api/") and self._maintenance():

@@ -40,7 +40,7 @@ class PaymentList:
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await requests.body(req)
         created = await self._rt.payments.create(req.context.caller, body, base_url(self._rt, req), scenario(req))
-        send(resp, created.payment.to_api(), created.status_code)
+        send(resp, created.answer or created.payment.to_api(), created.status_code)
 
 
 class PaymentItem:

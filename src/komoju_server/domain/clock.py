@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from functools import lru_cache
 
 UTC = dt.UTC
 JST = dt.timezone(dt.timedelta(hours=9))
+_JST_OFFSET = 9 * 3600
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -18,7 +20,12 @@ def now() -> int:
 def iso(seconds: int | None) -> str | None:
     if seconds is None:
         return None
-    return dt.datetime.fromtimestamp(seconds, UTC).strftime(_FORMAT)
+    return _iso(seconds)
+
+
+@lru_cache(maxsize=4096)  # a busy server formats the same few seconds over and over
+def _iso(seconds: int) -> str:
+    return time.strftime(_FORMAT, time.gmtime(seconds))
 
 
 def parse_iso(text: str) -> int:
@@ -35,5 +42,6 @@ def parse_iso(text: str) -> int:
 
 def end_of_jst_day(seconds: int, days_later: int) -> int:
     """23:59:59 Japan time, `days_later` days after the Japanese calendar day of `seconds`."""
-    day = dt.datetime.fromtimestamp(seconds, JST).date() + dt.timedelta(days=days_later)
-    return int(dt.datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=JST).timestamp())
+    # Japan keeps no daylight saving time: a Japanese day is a fixed 86,400-second span.
+    jst_day = (seconds + _JST_OFFSET) // 86_400
+    return (jst_day + days_later + 1) * 86_400 - _JST_OFFSET - 1

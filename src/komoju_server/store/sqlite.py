@@ -111,31 +111,25 @@ class SqliteStore:
                 return
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, Any, bool]] = []
+        outcomes: list[tuple[_Job, Any, bool]]
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                conn.execute("SAVEPOINT unit")
-                try:
-                    counts = []
-                    for write in job.unit:
-                        rows = conn.execute(write.sql, write.params).rowcount
-                        check(write, rows)
-                        counts.append(rows)
-                except BaseException as exc:  # the unit fails alone; its neighbours commit
-                    conn.execute("ROLLBACK TO unit")
-                    conn.execute("RELEASE unit")
-                    outcomes.append((job, exc, False))
-                else:
-                    conn.execute("RELEASE unit")
-                    outcomes.append((job, counts, True))
+            if len(batch) == 1:  # alone in its transaction, a unit needs no savepoint of its own
+                outcomes = [(batch[0], _apply(conn, batch[0].unit), True)]
+            else:
+                outcomes = [_apply_in_savepoint(conn, job) for job in batch]
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             outcomes = [(job, exc, False) for job in batch]
-        for job, value, ok in outcomes:
-            job.loop.call_soon_threadsafe(_settle, job.future, value, ok)
+        # One wake-up per event loop for the whole batch, not one per unit: each wake-up is a
+        # write to the loop's self-pipe.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Any, bool]]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -163,13 +157,36 @@ class SqliteStore:
             conn.close()
 
 
-def _settle(future: asyncio.Future[Any], value: Any, ok: bool) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _apply(conn: sqlite3.Connection, unit: Sequence[Write]) -> list[int]:
+    counts = []
+    for write in unit:
+        rows = conn.execute(write.sql, write.params).rowcount
+        check(write, rows)
+        counts.append(rows)
+    return counts
+
+
+def _apply_in_savepoint(conn: sqlite3.Connection, job: _Job) -> tuple[_Job, Any, bool]:
+    """Runs a unit that shares its transaction: a failure rolls back this unit alone."""
+    conn.execute("SAVEPOINT unit")
+    try:
+        counts = _apply(conn, job.unit)
+    except Exception as exc:
+        conn.execute("ROLLBACK TO unit")
+        conn.execute("RELEASE unit")
+        return job, exc, False
+    conn.execute("RELEASE unit")
+    return job, counts, True
+
+
+def _settle_all(outcomes: list[tuple[_Job, Any, bool]]) -> None:
+    for job, value, ok in outcomes:
+        if job.future.cancelled():
+            continue
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
 
 
 __all__ = ["SqliteStore", "Conflict"]

@@ -99,6 +99,12 @@ def delete_endpoint(scope: tuple[str, str], endpoint_id: str, now: int) -> list[
     ]
 
 
+async def scopes_with_endpoints(store: Store) -> set[tuple[str, str]]:
+    """Every (merchant, mode) with at least one live endpoint."""
+    rows = await store.fetch_all("SELECT DISTINCT merchant_id, mode FROM webhook_endpoints WHERE deleted_at IS NULL")
+    return {(str(row[0]), str(row[1])) for row in rows}
+
+
 # -- writing deliveries ----------------------------------------------------------------------
 
 
