@@ -31,6 +31,25 @@ def pg_database() -> Iterator[str]:
     drop_database(name)
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of the test's own."""
+    name = f"komoju_test_{secrets.token_hex(5)}"
+    yield create_database(name)
+    drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'komoju.db'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of the test's own: the test runs once on each backend."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     if request.param == "sqlite":

@@ -6,26 +6,13 @@ from __future__ import annotations
 import calendar
 import secrets
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.support import ServerProcess, create_database, drop_database
+from tests.support import ServerProcess
 
 KEY, PUBLIC = "sk_test_" + secrets.token_hex(16), "pk_test_" + secrets.token_hex(16)
 KONBINI = {"type": "konbini", "store": "lawson", "email": "buyer@example.com"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'komoju.db'}"
-        return
-    name = f"komoju_sched_{secrets.token_hex(4)}"
-    yield create_database(name)
-    drop_database(name)
 
 
 def utc(text: str) -> int:

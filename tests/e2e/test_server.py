@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import re
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.support import ServerProcess, create_database, drop_database
+from tests.support import ServerProcess
 
 CLI = [sys.executable, "-m", "komoju_server"]
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'komoju.db'}"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"komoju_e2e_{secrets.token_hex(4)}"
-    yield create_database(name)
-    drop_database(name)
 
 
 def test_new_database_gets_random_test_keys_that_work(sqlite_url: str):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import ServerProcess, create_database, drop_database
+from tests.support import ServerProcess
 
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": 12, "year": 2030}
 OTHER_KEY = "00" * 32
@@ -22,13 +20,6 @@ def start_failure(url: str, env: dict[str, str]) -> str:
     with pytest.raises(RuntimeError) as caught:
         ServerProcess.start(url, env=env)
     return str(caught.value)
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"komoju_vault_{secrets.token_hex(4)}"
-    yield create_database(name)
-    drop_database(name)
 
 
 def test_sqlite_keeps_its_key_file_across_restarts(tmp_path: Path):

@@ -4,27 +4,10 @@ unit rolls back alone even inside a shared group commit, and conditional writes 
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from komoju_server.store import Conflict, Write, open_store
-from tests.support import create_database, drop_database
 
 TABLE = "CREATE TABLE things (id TEXT PRIMARY KEY, n INTEGER NOT NULL)"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    name = f"komoju_store_{secrets.token_hex(4)}"
-    url = create_database(name)
-    yield url
-    drop_database(name)
 
 
 def run(coro):  # pytest-asyncio is not a dependency: drive the loop ourselves

@@ -4,27 +4,12 @@ each merchant's sandbox offset, shifting on clock advances, and conditional clai
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from komoju_server.store import Conflict, Store, Write, open_store, timers
 from komoju_server.store import idempotency as keys
 from komoju_server.store.merchants import insert_merchant
-from tests.support import create_database, drop_database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    name = f"komoju_timers_{secrets.token_hex(4)}"
-    url = create_database(name)
-    yield url
-    drop_database(name)
 
 
 def run(database_url: str, scenario) -> None:  # type: ignore[no-untyped-def]

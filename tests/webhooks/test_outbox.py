@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from komoju_server.domain import ids
 from komoju_server.domain.webhook import Endpoint
@@ -17,21 +12,9 @@ from komoju_server.services.events import build
 from komoju_server.store import Store, open_store
 from komoju_server.store import events as events_table
 from komoju_server.store import webhooks as table
-from tests.support import create_database, drop_database
 
 SCOPE = ("merchant0000000000000000a", "test")
 LEASE = 60_000
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'outbox.db'}"
-        return
-    name = f"komoju_outbox_{secrets.token_hex(4)}"
-    url = create_database(name)
-    yield url
-    drop_database(name)
 
 
 def run(database_url: str, scenario) -> None:
