@@ -70,3 +70,19 @@ def test_a_forked_child_makes_other_ids_than_its_parent():
     child = set(os.read(read, 1 << 16).decode().split(","))
     parent = {ids.new_id() for _ in range(50)}
     assert len(child) == 50 and not child & parent
+
+
+def test_ids_made_later_sort_after_earlier_ones_by_their_time_part():
+    import time
+
+    first = ids.new_id()
+    time.sleep(0.002)
+    second = ids.new_id()
+    assert first[: ids.TIME_DIGITS] < second[: ids.TIME_DIGITS]
+
+
+def test_api_keys_are_all_random():
+    keys = [ids.random_key("sk_test_") for _ in range(200)]
+    assert all(re.fullmatch(r"sk_test_[a-z0-9]{40}", k) for k in keys)
+    # no shared leading characters, unlike ids, which start with the time
+    assert len({k[8:12] for k in keys}) > 190

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 25
@@ -42,11 +43,30 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
+TIME_DIGITS = 8  # milliseconds since the epoch in base 36: good until the year 2059
+_RANDOM_LENGTH = ID_LENGTH - TIME_DIGITS
+
+
 def new_id() -> str:
-    while True:
-        chars = _random_bytes(32).translate(_TABLE, _UNEVEN)
-        if len(chars) >= ID_LENGTH:
-            return chars[:ID_LENGTH].decode("ascii")
+    """8 characters of time, then 17 random ones (about 88 bits).
+
+    Ids made together sort together, so a batch of inserts lands on the same few pages of
+    each id index instead of one random page per row: fewer pages to write and fsync.
+    """
+    millis = time.time_ns() // 1_000_000
+    prefix = []
+    for _ in range(TIME_DIGITS):
+        millis, digit = divmod(millis, 36)
+        prefix.append(_ALPHABET[digit])
+    return "".join(reversed(prefix)) + random_chars(_RANDOM_LENGTH)
+
+
+def random_chars(length: int) -> str:
+    """`length` characters of [0-9a-z], each equally likely (about 5.2 bits each)."""
+    out = b""
+    while len(out) < length:
+        out += _random_bytes(length + 8).translate(_TABLE, _UNEVEN)
+    return out[:length].decode("ascii")
 
 
 def new_token_id() -> str:
@@ -55,4 +75,4 @@ def new_token_id() -> str:
 
 def random_key(prefix: str) -> str:
     """An API key such as sk_test_... : the prefix and 40 characters of base 36."""
-    return prefix + new_id() + new_id()[:15]
+    return prefix + random_chars(40)

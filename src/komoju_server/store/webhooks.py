@@ -24,9 +24,10 @@ from komoju_server.store.base import Store, Write
 
 ENDPOINT_COLUMNS = "id, merchant_id, mode, url, events, created_at"
 DELIVERY_COLUMNS = "id, event_id, event_type, endpoint_id, url, status, next_attempt_at, created_at"
-# Endpoint deliveries get ids made in SQL from a fresh random id of the fanout (its first 13
-# characters) and the endpoint's id (its last 12): 25 characters of [0-9a-z], like every id,
-# distinct per endpoint within a fanout and per fanout for an endpoint.
+# Endpoint deliveries get ids made in SQL from a fresh id of the fanout (its last 13 characters,
+# which are random; its first ones tell the time) and the endpoint's id (its last 12): 25
+# characters of [0-9a-z], like every id, distinct per endpoint within a fanout and per fanout
+# for an endpoint.
 FANOUT_ID_PREFIX = 13
 
 
@@ -132,7 +133,8 @@ def fanout_to_endpoints(
         "INSERT INTO webhook_deliveries"
         " (id, merchant_id, mode, event_id, event_type, endpoint_id, source, url, status, attempts,"
         " next_attempt_at, created_at)"
-        f" SELECT substr(?, 1, {FANOUT_ID_PREFIX}) || substr(id, {FANOUT_ID_PREFIX + 1}), merchant_id, mode,"
+        f" SELECT substr(?, {26 - FANOUT_ID_PREFIX}, {FANOUT_ID_PREFIX}) || substr(id, {FANOUT_ID_PREFIX + 1}),"
+        " merchant_id, mode,"
         " CAST(? AS TEXT), CAST(? AS TEXT), id, 'endpoint', url, 'pending', 0, CAST(? AS BIGINT), CAST(? AS BIGINT)"
         f" FROM webhook_endpoints WHERE merchant_id = ? AND mode = ? AND deleted_at IS NULL {target}",
         (fanout_id, event_id, event_type, due_ms, created_at, *scope, *target_params),
