@@ -101,3 +101,13 @@ def test_parallel_prepaid_continuations_use_one_card(api, server):
         {"last_four_digits": "1111", "points": 2000},
         {"last_four_digits": "1111", "points": 1300},
     ]
+
+
+def test_many_parallel_refunds_all_take_their_turn(api, server):
+    """More racers than a change has attempts: they queue rather than give up with a 409."""
+    payment = created(api, card())  # total 1100
+    path = f"/payments/{payment['id']}/refund"
+    answers = race(server, [post(path, {"amount": 10})] * 24)
+    assert Counter(r.status_code for r in answers) == {200: 24}, [r.text for r in answers if r.status_code != 200]
+    final = api.get(f"/payments/{payment['id']}").json()
+    assert (final["amount_refunded"], len(final["refunds"])) == (240, 24)

@@ -259,3 +259,15 @@ def test_reset_erases_subscriptions(merchant_api):
     erased = merchant_api.post("/sandbox/reset").json()["erased"]
     assert (erased["subscriptions"], erased["timers"]) == (1, 1)
     assert merchant_api.get("/subscriptions").json()["total"] == 0
+
+
+def test_a_customer_changed_to_another_method_fails_the_charge_and_pays_nothing(merchant_api):
+    customer_id = customer(merchant_api)
+    subscription = subscribed(merchant_api, customer_id)
+    change_card(merchant_api, customer_id, {"type": "konbini", "store": "lawson", "email": "a@example.com"})
+    assert advance(merchant_api, WEEK + 60).status_code == 200
+    now = show(merchant_api, subscription["id"])
+    assert now["status"] == "retrying"
+    assert now["payments"] == subscription["payments"]  # still only the first charge
+    assert merchant_api.get("/payments").json()["total"] == 1
+    assert types(merchant_api)[-1] == "subscription.failed"

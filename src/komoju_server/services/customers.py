@@ -20,6 +20,7 @@ from komoju_server.methods import Family, Method, method_of
 from komoju_server.processors.test_inputs import card_brand
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
+from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
 from komoju_server.services.payments import Resolved
 from komoju_server.services.tokens import PARAM, Tokens, check_opens, currency_for, public_details
 from komoju_server.store import Conflict, Store, Write, listing
@@ -60,6 +61,7 @@ class Customers:
         self._events = events
         self._vault = vault
         self._tokens = tokens
+        self._locks = KeyedLocks()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -155,17 +157,18 @@ class Customers:
         self, caller: Caller, customer_id: str, write: Callable[[Customer, int], Awaitable[None]]
     ) -> Customer:
         """Read, decide and write if unchanged; start over when another request got there first."""
-        for _ in range(MAX_ATTEMPTS):
-            customer = await self.get(caller, customer_id)
-            now = await self._clock.now(caller)
-            try:
-                await write(customer, now)
-            except Conflict as conflict:
-                if conflict.write.label in (table.UPDATE_LABEL, table.DELETE_LABEL):
-                    continue
-                raise
-            return customer
-        raise ApiError("conflict")
+        async with self._locks.hold(customer_id):
+            for _ in range(MAX_ATTEMPTS):
+                customer = await self.get(caller, customer_id)
+                now = await self._clock.now(caller)
+                try:
+                    await write(customer, now)
+                except Conflict as conflict:
+                    if conflict.write.label in (table.UPDATE_LABEL, table.DELETE_LABEL):
+                        continue
+                    raise
+                return customer
+        raise ApiError("conflict", message=BUSY_MESSAGE)
 
     async def _run(self, unit: list[Write], token_writes: list[Write]) -> None:
         try:

@@ -20,6 +20,7 @@ from komoju_server.methods import Family, Method, clean_details, method_of, spli
 from komoju_server.processors import Charge, Outcome, Processor, Processors
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
+from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
 from komoju_server.store import Conflict, Store, Write, listing, timers
 from komoju_server.store import payments as table
 from komoju_server.store.listing import Condition
@@ -96,6 +97,7 @@ class Payments:
         self._clock = clock_
         self._events = events
         self.sources: DetailsSource | None = None
+        self._locks = KeyedLocks()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -232,21 +234,22 @@ class Payments:
         `decide` changes the payment in place and returns the writes to go with it. `at` dates
         the change (the scheduler acts as of a deadline); otherwise it is the merchant's now.
         """
-        for _ in range(MAX_ATTEMPTS):
-            payment = await self.get(caller, payment_id)
-            seen = payment.version
-            now = at if at is not None else await self._clock.now(caller)
-            extra = await decide(payment, now)
-            try:
-                await self._store.run([table.update(payment, seen), *extra])
-            except Conflict as conflict:
-                if conflict.write.label == "update payment":
-                    continue
-                if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
-                    raise ApiError("invalid_token", "payment_details") from conflict
-                raise
-            return payment
-        raise ApiError("conflict")
+        async with self._locks.hold(payment_id):
+            for _ in range(MAX_ATTEMPTS):
+                payment = await self.get(caller, payment_id)
+                seen = payment.version
+                now = at if at is not None else await self._clock.now(caller)
+                extra = await decide(payment, now)
+                try:
+                    await self._store.run([table.update(payment, seen), *extra])
+                except Conflict as conflict:
+                    if conflict.write.label == "update payment":
+                        continue
+                    if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
+                        raise ApiError("invalid_token", "payment_details") from conflict
+                    raise
+                return payment
+        raise ApiError("conflict", message=BUSY_MESSAGE)
 
     def _event(self, caller: Caller, event_type: str, payment: Payment, now: int) -> list[Write]:
         return self._events.record(caller, event_type, payment.to_api(), now, payment.webhooks)
@@ -355,6 +358,7 @@ class Payments:
             if not method.refundable or payment.status != "captured":
                 raise ApiError("not_refundable")
             amount = _refund_amount(body.get("amount"), payment)
+            description = params.text(body.get("description"), "description")  # checked before money moves
             await self._processor(caller).refund(payment, amount)
             payment.refunds = [
                 *payment.refunds,
@@ -364,7 +368,7 @@ class Payments:
                     "amount": amount,
                     "currency": payment.currency,
                     "payment": payment.id,
-                    "description": params.text(body.get("description"), "description"),
+                    "description": description,
                     "created_at": clock.iso(now),
                     "chargeback": False,
                 },

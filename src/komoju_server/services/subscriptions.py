@@ -20,11 +20,11 @@ from komoju_server.domain.subscription import ACTIVE, PERIODS, Subscription
 from komoju_server.methods import Family
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
+from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
 from komoju_server.services.payments import Payments, Recurring
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.store import Conflict, Store, Write, listing
 from komoju_server.store import subscriptions as table
-from komoju_server.store.listing import Condition
 
 CHARGE_TIMER = "subscription.charge"
 MAX_ATTEMPTS = 8
@@ -41,6 +41,7 @@ class Subscriptions:
         self._events = events
         self._scheduler = scheduler
         self._base_url = base_url  # for charges the scheduler makes, outside any request
+        self._locks = KeyedLocks()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -96,6 +97,10 @@ class Subscriptions:
         )
 
         def writes(payment: Payment) -> list[Write]:
+            # Only a card paid on the spot is a charge: a customer whose details were changed to
+            # another method since makes this charge fail (and nothing of it is written).
+            if payment.method_type != "credit_card" or payment.status != "captured":
+                raise ApiError("invalid_parameter", "customer", message=CARDS_ONLY)
             subscription.charged(payment.id, payment.details)
             return [
                 table.insert(subscription),
@@ -143,12 +148,16 @@ class Subscriptions:
                     continue  # charged, deleted or failed meanwhile by someone else: look again
                 raise
             return subscription.due_at
-        raise ApiError("conflict")
+        raise ApiError("conflict", message=BUSY_MESSAGE)
 
     async def _charge(self, caller: Caller, subscription: Subscription, at: int) -> Subscription:
         seen = subscription.version
 
         def writes(payment: Payment) -> list[Write]:
+            # Only a card paid on the spot is a charge: a customer whose details were changed to
+            # another method since makes this charge fail (and nothing of it is written).
+            if payment.method_type != "credit_card" or payment.status != "captured":
+                raise ApiError("invalid_parameter", "customer", message=CARDS_ONLY)
             subscription.charged(payment.id, payment.details)
             return [
                 table.update(subscription, seen),
@@ -178,20 +187,21 @@ class Subscriptions:
     ) -> Subscription:
         """Read, decide, write if unchanged; start over when another change got there first.
         `decide` changes the subscription in place; None leaves it as it is."""
-        for _ in range(MAX_ATTEMPTS):
-            subscription = await self.get(caller, subscription_id)
-            seen = subscription.version
-            extra = decide(subscription, await self._clock.now(caller))
-            if extra is None:
+        async with self._locks.hold(subscription_id):
+            for _ in range(MAX_ATTEMPTS):
+                subscription = await self.get(caller, subscription_id)
+                seen = subscription.version
+                extra = decide(subscription, await self._clock.now(caller))
+                if extra is None:
+                    return subscription
+                try:
+                    await self._store.run([table.update(subscription, seen), *extra])
+                except Conflict as conflict:
+                    if conflict.write.label == table.UPDATE_LABEL:
+                        continue
+                    raise
                 return subscription
-            try:
-                await self._store.run([table.update(subscription, seen), *extra])
-            except Conflict as conflict:
-                if conflict.write.label == table.UPDATE_LABEL:
-                    continue
-                raise
-            return subscription
-        raise ApiError("conflict")
+        raise ApiError("conflict", message=BUSY_MESSAGE)
 
     # -- parts ------------------------------------------------------------------------------------
 
@@ -208,6 +218,3 @@ class Subscriptions:
             return [self._scheduler.cancel(CHARGE_TIMER, subscription.id)]
         return [self._scheduler.timer(CHARGE_TIMER, subscription.id, caller, due)]
 
-
-def list_conditions(query: dict[str, Any]) -> list[Condition]:
-    return listing.time_range(query)
