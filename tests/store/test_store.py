@@ -92,3 +92,31 @@ def _known_versions() -> set[int]:
     from komoju_server.store.migrations import MIGRATIONS
 
     return {m[0] for m in MIGRATIONS}
+
+
+def test_a_deadlocked_unit_is_run_again_on_postgres(postgres_url: str):
+    """Two units taking the same two rows in opposite orders: PostgreSQL aborts one to break
+    the deadlock, and the store runs it again, so both succeed."""
+
+    async def scenario() -> None:
+        store = open_store(postgres_url)
+        await store.migrate()
+        await store.open()
+        try:
+            await store.run([Write(TABLE), Write("INSERT INTO things (id, n) VALUES ('a', 0), ('b', 0)")])
+            hold = "SELECT pg_sleep(0.2)"
+
+            def unit(first: str, second: str) -> list[Write]:
+                return [
+                    Write("UPDATE things SET n = n + 1 WHERE id = ?", (first,), expect=1),
+                    Write(hold),
+                    Write("UPDATE things SET n = n + 1 WHERE id = ?", (second,), expect=1),
+                ]
+
+            results = await asyncio.gather(store.run(unit("a", "b")), store.run(unit("b", "a")))
+            assert results == [[1, 1, 1], [1, 1, 1]]
+            assert await store.fetch_all("SELECT id, n FROM things ORDER BY id") == [("a", 2), ("b", 2)]
+        finally:
+            await store.close()
+
+    run(scenario())

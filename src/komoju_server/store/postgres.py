@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -13,6 +15,7 @@ import asyncpg
 from komoju_server.store import migrations
 from komoju_server.store.base import Row, Write, check
 
+_RETRIES = 5
 # Serializes migrations across processes starting at once.
 _MIGRATION_LOCK = 0x6B6F6D6F6A75
 
@@ -55,6 +58,18 @@ class PostgresStore:
         return [tuple(row) for row in await self._pool.fetch(translate(sql), *params)]
 
     async def run(self, unit: Sequence[Write]) -> list[int]:
+        # A unit is only statements, so when PostgreSQL aborts it to break a deadlock between
+        # two units (or a serialization failure), running it again from the start is safe.
+        for attempt in range(_RETRIES):
+            try:
+                return await self._run_once(unit)
+            except (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError):
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0.001, 0.005) * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _run_once(self, unit: Sequence[Write]) -> list[int]:
         assert self._pool is not None
         async with self._pool.acquire() as conn, conn.transaction():
             counts = []
