@@ -270,7 +270,7 @@ class Payments:
     async def _top_up(self, caller: Caller, payment: Payment, raw: Any, scenario: str | None, now: int) -> list[Write]:
         """Another prepaid card for a payment that was short."""
         method = method_of({"type": payment.method_type})
-        if payment.status != "pending" or not method.continuable:
+        if payment.status != "pending" or not method.continuable or _past_deadline(payment, now):
             raise invalid("payment_details")
         writes: list[Write] = []
         if isinstance(raw, str):
@@ -296,7 +296,9 @@ class Payments:
 
     async def capture(self, caller: Caller, payment_id: str) -> Payment:
         async def decide(payment: Payment, now: int) -> list[Write]:
-            if method_of({"type": payment.method_type}).family is not Family.CARD or payment.status != "authorized":
+            card = method_of({"type": payment.method_type}).family is Family.CARD
+            # Past its deadline an authorization has lapsed, even before the scheduler marks it.
+            if not card or payment.status != "authorized" or _past_deadline(payment, now):
                 raise ApiError("not_capturable")
             await self._processor(caller).capture(payment)
             payment.status = states.apply("capture", payment.status)
