@@ -50,7 +50,7 @@ class Runtime:
         self.webhooks.notify = self.deliveries.poke
         # Deadlines, recurring charges and housekeeping, each when its time comes.
         self.scheduler = Scheduler(store)
-        self.idempotency = Idempotency(store, self.clock)
+        self.idempotency = Idempotency(store, self.clock, self.vault)
         self.scheduler.chore(self.idempotency.purge)
         self.deadlines = Deadlines(self.payments)
         self.scheduler.handle(DEADLINE_TIMER, self.deadlines.expire_due)

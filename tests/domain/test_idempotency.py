@@ -27,18 +27,30 @@ def test_other_keys_are_invalid_parameter_naming_the_header(key):
     )
 
 
+KEY = b"k" * 32
+
+
 def test_the_fingerprint_covers_method_path_query_and_body():
-    base = idempotency.fingerprint("POST", "/api/v1/payments", "", b'{"amount":1}')
-    assert base == idempotency.fingerprint("post", "/api/v1/payments", "", b'{"amount":1}')
+    base = idempotency.fingerprint(KEY, "POST", "/api/v1/payments", "", b'{"amount":1}')
+    assert base == idempotency.fingerprint(KEY, "post", "/api/v1/payments", "", b'{"amount":1}')
     others = {
-        idempotency.fingerprint("PUT", "/api/v1/payments", "", b'{"amount":1}'),
-        idempotency.fingerprint("POST", "/api/v1/payments/x/refund", "", b'{"amount":1}'),
-        idempotency.fingerprint("POST", "/api/v1/payments", "a=1", b'{"amount":1}'),
-        idempotency.fingerprint("POST", "/api/v1/payments", "", b'{"amount":2}'),
+        idempotency.fingerprint(KEY, "PUT", "/api/v1/payments", "", b'{"amount":1}'),
+        idempotency.fingerprint(KEY, "POST", "/api/v1/payments/x/refund", "", b'{"amount":1}'),
+        idempotency.fingerprint(KEY, "POST", "/api/v1/payments", "a=1", b'{"amount":1}'),
+        idempotency.fingerprint(KEY, "POST", "/api/v1/payments", "", b'{"amount":2}'),
         # The parts are length-prefixed: moving bytes from one part to the next changes it.
-        idempotency.fingerprint("POST", "/api/v1/payment", "s", b'{"amount":1}'),
+        idempotency.fingerprint(KEY, "POST", "/api/v1/payment", "s", b'{"amount":1}'),
     }
     assert base not in others and len(others) == 5
+
+
+def test_the_fingerprint_is_keyed_so_a_stored_one_cannot_be_reversed_without_the_key():
+    import hashlib
+
+    body = b"payment_details[number]=4111111111111111&payment_details[verification_value]=123"
+    keyed = idempotency.fingerprint(KEY, "POST", "/api/v1/payments", "", body)
+    assert keyed != idempotency.fingerprint(b"x" * 32, "POST", "/api/v1/payments", "", body)
+    assert keyed != hashlib.sha256(body).hexdigest()
 
 
 def claim(**changes: object) -> Claim:

@@ -174,3 +174,13 @@ def test_lazy_vault_loads_its_key_once():
 def test_lazy_vault_without_a_key_on_postgres_fails_to_load():
     with pytest.raises(VaultKeyError):
         LazyVault(None, None).load()
+
+
+def test_derived_keys_differ_by_purpose_and_from_the_vault_key():
+    from komoju_server.store.vault import Vault
+
+    key = bytes(range(32))
+    vault = Vault(key)
+    one, two = vault.derive("a"), vault.derive("b")
+    assert len(one) == 32 and one != two and key not in (one, two)
+    assert Vault(key).derive("a") == one

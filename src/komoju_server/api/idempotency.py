@@ -43,7 +43,7 @@ class IdempotencyMiddleware:
         if len(body) > MAX_BODY:
             raise BodyError()
         req.context.raw_body = body
-        fingerprint = idempotency.fingerprint(req.method, req.path, req.query_string, body)
+        fingerprint = self._service.fingerprint(req.method, req.path, req.query_string, body)
         try:
             outcome = await self._service.begin(caller, key, fingerprint)
         except ApiError as error:

@@ -13,6 +13,7 @@ later request with the same key is judged against what the first one left behind
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from enum import Enum
 
@@ -36,9 +37,12 @@ def check_key(value: str) -> str:
     return value
 
 
-def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """What makes two requests "the same": method, path with query string, and the exact body."""
-    digest = hashlib.sha256()
+def fingerprint(key: bytes, method: str, path: str, query: str, body: bytes) -> str:
+    """What makes two requests "the same": method, path with query string, and the exact body.
+
+    Keyed (HMAC-SHA256): a body can hold a card number and CVV, and a plain hash of it, kept
+    beside the stored answer, could be reversed by trying the few numbers that fit."""
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     for part in (method.upper().encode(), path.encode(), query.encode()):
         digest.update(len(part).to_bytes(4, "big"))
         digest.update(part)

@@ -18,6 +18,7 @@ from komoju_server.domain.idempotency import Verdict
 from komoju_server.services.clock import Clock
 from komoju_server.store import Conflict, Store
 from komoju_server.store import idempotency as table
+from komoju_server.store.vault import LazyVault
 
 MAX_ATTEMPTS = 4
 
@@ -37,10 +38,20 @@ class Replay:
     body: bytes
 
 
+FINGERPRINT_PURPOSE = "komoju-server idempotency fingerprints"
+
+
 class Idempotency:
-    def __init__(self, store: Store, clock_: Clock) -> None:
+    def __init__(self, store: Store, clock_: Clock, vault: LazyVault) -> None:
         self._store = store
         self._clock = clock_
+        self._vault = vault
+        self._fingerprint_key: bytes | None = None
+
+    def fingerprint(self, method: str, path: str, query: str, body: bytes) -> str:
+        if self._fingerprint_key is None:
+            self._fingerprint_key = self._vault.derive(FINGERPRINT_PURPOSE)
+        return idempotency.fingerprint(self._fingerprint_key, method, path, query, body)
 
     async def begin(self, caller: Caller, key: str, fingerprint: str) -> Ticket | Replay:
         owner = os.urandom(12).hex()

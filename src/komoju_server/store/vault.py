@@ -23,7 +23,9 @@ from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 log = logging.getLogger("komoju_server")
 
@@ -169,6 +171,11 @@ class Vault:
         if len(key) != KEY_BYTES:
             raise VaultKeyError("the vault key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for another purpose (HKDF-SHA256), unrelated to the sealing key."""
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()).derive(self._key)
 
     def seal(self, value: dict[str, Any], table: str, row_id: str) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -217,3 +224,6 @@ class LazyVault:
 
     def open(self, blob: bytes, table: str, row_id: str) -> dict[str, Any]:
         return self._ready().open(blob, table, row_id)
+
+    def derive(self, purpose: str) -> bytes:
+        return self._ready().derive(purpose)
