@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -133,3 +134,48 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(sqlite_url: str):
     assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
     assert b'"status":"captured"' in reply
     assert server.process.wait(30) == 0
+
+
+def test_keys_of_different_merchants_or_kinds_are_refused(sqlite_url: str):
+    def new_merchant() -> dict[str, str]:
+        out = subprocess.run(
+            [*CLI, "merchants", "create", "--json", "--database-url", sqlite_url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return json.loads(out)
+
+    first, second = new_merchant(), new_merchant()
+    refused = [
+        (first["test_secret_key"], second["test_publishable_key"]),  # two merchants
+        (first["live_secret_key"], first["live_publishable_key"]),  # live keys are not test keys
+        (first["test_publishable_key"], first["test_secret_key"]),  # swapped
+        (first["test_secret_key"], "pk_test_never_seen_before"),  # one known, one new
+    ]
+    for secret, public in refused:
+        result = subprocess.run(
+            [
+                *CLI,
+                "serve",
+                "--port",
+                "0",
+                "--database-url",
+                sqlite_url,
+                "--secret-key",
+                secret,
+                "--publishable-key",
+                public,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, (secret, public, result.stdout)
+        assert "must be the test secret and test publishable keys of one merchant" in result.stderr
+    server = ServerProcess.start(sqlite_url, first["test_secret_key"], first["test_publishable_key"])
+    try:
+        with server.client(server.secret_key) as api:
+            assert api.get("/payments").status_code == 200
+    finally:
+        server.stop()

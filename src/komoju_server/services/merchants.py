@@ -51,15 +51,19 @@ async def ensure_merchant(store: Store, secret_key: str | None, publishable_key:
         if await table.count(store) == 0:
             return await create_merchant(store, "default")
         return None
-    known = [await table.find_key(store, table.key_digest(k)) for k in (secret_key, publishable_key) if k]
-    if all(known):
+    given = [(key, kind) for key, kind in ((secret_key, "secret"), (publishable_key, "publishable")) if key]
+    known = [await table.find_key(store, table.key_digest(key)) for key, _ in given]
+    if not any(known):
+        return await create_merchant(store, "default", secret_key, publishable_key)
+    fits = all(
+        row is not None and row[2] == "test" and row[3] == kind for row, (_, kind) in zip(known, given, strict=True)
+    )
+    if fits and len({row[1] for row in known if row is not None}) == 1:
         return None
-    if any(known):
-        raise SystemExit(
-            "error: --secret-key and --publishable-key belong to different merchants or one is new; "
-            "give keys of one merchant, or two new keys"
-        )
-    return await create_merchant(store, "default", secret_key, publishable_key)
+    raise SystemExit(
+        "error: --secret-key and --publishable-key must be the test secret and test publishable keys of one "
+        "merchant, or two keys this database has never seen"
+    )
 
 
 class KeyRing:
