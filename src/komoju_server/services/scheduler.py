@@ -73,12 +73,23 @@ class Scheduler:
 
     async def fire_through(self, caller: Caller, now: int) -> int:
         """Fires, oldest first, every timer of the caller's merchant and mode due by `now` on
-        its clock; returns how many fired. A handler's failure propagates."""
+        its clock; returns how many fired. A timer whose handler fails is postponed and stops
+        the run: the background rounds try it, and those after it, again."""
         fired = 0
         while (timer := await table.first_due_for(self._store, caller.scope, now)) is not None:
-            await self._fire(timer)
+            if not await self._fire_or_postpone(timer):
+                break
             fired += 1
         return fired
+
+    async def _fire_or_postpone(self, timer: Timer) -> bool:
+        try:
+            await self._fire(timer)
+        except Exception as exc:  # one broken object must not stop the others
+            log.error("%s timer of %s failed: %s; retrying later", timer.kind, timer.ref_id, type(exc).__name__)
+            await self._store.run([table.postponed(timer, clock.now() + RETRY_AFTER)])
+            return False
+        return True
 
     async def _fire(self, timer: Timer) -> None:
         handler = self._handlers.get(timer.kind)
@@ -97,11 +108,7 @@ class Scheduler:
         """Fires whatever is due in real time, across all merchants; returns how many fired."""
         due = await table.due(self._store, clock.now(), BATCH)
         for timer in due:
-            try:
-                await self._fire(timer)
-            except Exception as exc:  # one broken object must not stop the others
-                log.error("%s timer of %s failed: %s; retrying later", timer.kind, timer.ref_id, type(exc).__name__)
-                await self._store.run([table.postponed(timer, clock.now() + RETRY_AFTER)])
+            await self._fire_or_postpone(timer)
         return len(due)
 
     # -- the background task -------------------------------------------------------------------
