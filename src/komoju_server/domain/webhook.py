@@ -64,10 +64,6 @@ class Endpoint:
             "created_at": iso(self.created_at),
         }
 
-    def _next_attempt_at(self) -> str | None:
-        if self.status != PENDING or self.next_attempt_ms is None:
-            return None
-        return iso(self.next_attempt_ms // 1000)
 
 
 def encode_events(events: tuple[str, ...] | None) -> str | None:

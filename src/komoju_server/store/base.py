@@ -58,8 +58,3 @@ class Store(Protocol):
 def check(write: Write, rows: int) -> None:
     if write.expect is not None and rows != write.expect:
         raise Conflict(write, rows)
-
-
-async def fetch_value(store: Store, sql: str, params: Sequence[Any] = ()) -> Any:
-    row = await store.fetch_one(sql, params)
-    return None if row is None else row[0]
