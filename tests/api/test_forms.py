@@ -7,6 +7,7 @@ import json
 import pytest
 
 from komoju_server.api.forms import BodyError, decode_body, decode_form
+from komoju_server.domain.errors import ApiError
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -79,3 +80,54 @@ def test_conflicting_or_malformed_keys_are_bad_requests(body):
 def test_undecodable_bodies_are_bad_requests(body, ctype):
     with pytest.raises(BodyError):
         decode_body(body, ctype)
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "param"),
+    [
+        (b'{"description": "a\\u0000b"}', "application/json", "description"),
+        (b'{"metadata": {"k": "\\u0000"}}', "application/json", "metadata[k]"),
+        (b'{"metadata": {"k\\u0000": "v"}}', "application/json", "metadata"),
+        (b'{"webhooks": ["https://a.example", "\\u0000"]}', "application/json", "webhooks"),
+        (b"a=1&payment_details[name]=x%00", FORM, "payment_details[name]"),
+        (b"events[]=ping&events[]=%00", FORM, "events"),
+    ],
+)
+def test_nul_is_refused_naming_the_field(body, ctype, param):
+    with pytest.raises(ApiError) as caught:
+        decode_body(body, ctype)
+    assert (caught.value.code, caught.value.param) == ("invalid_parameter", param)
+
+
+@pytest.mark.parametrize(("body", "ctype"), [(b'{"a\\u0000": 1}', "application/json"), (b"a%00=1", FORM)])
+def test_nul_in_a_top_level_name_is_a_bad_request(body, ctype):
+    with pytest.raises(BodyError):
+        decode_body(body, ctype)
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul():
+    assert decode_body(b'{"a": "\\\\u0000"}', "application/json") == {"a": "\\u0000"}
+    assert decode_form("a=%2500") == {"a": "%00"}
+
+
+def test_numbers_beyond_a_double_are_read_as_infinity_for_the_field_to_refuse():
+    assert decode_body(b'{"amount": 1e400, "tax": -1e400, "b": "\\ud83d\\ude00"}', "application/json") == {
+        "amount": float("inf"),
+        "tax": float("-inf"),
+        "b": "\U0001f600",
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1e400, "b": "\\ud800"}',  # a lone surrogate
+        b'{"a": 1e400, "b": NaN}',
+        b'{"a": 1e400, "b": Infinity}',
+        b'{"a": 1e400, "b": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"a": 1e400, "b": ' + b"1" * 5_000 + b"}",
+    ],
+)
+def test_what_json_does_not_allow_stays_undecodable(body):
+    with pytest.raises(BodyError):
+        decode_body(body, "application/json")

@@ -187,9 +187,22 @@ def test_integer(given, want):
     assert rules.integer(0, 59)(given, P) == want
 
 
-@pytest.mark.parametrize("given", ["60", -1, "-1", "3.5", 3.5, "three", "", True, "１"])
+@pytest.mark.parametrize("given", ["60", -1, "-1", "3.5", 3.5, "three", "", True, "１", "²", "9" * 5_000, 1e300])
 def test_bad_integers(given):
     refuses(rules.integer(0, 59), given)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("0", 0), ("007", 7), ("0" * 5_000, 0), ("9" * 18, 10**18 - 1), ("0" * 100 + "42", 42), ("9" * 19, None)],
+)
+def test_whole_number_reads_ascii_digits_of_a_sane_length(text, number):
+    assert rules.whole_number(text) == number
+
+
+@pytest.mark.parametrize("text", ["", " 1", "-1", "+1", "1.0", "１", "²", "٣", "9" * 5_000])
+def test_whole_number_is_none_for_anything_else(text):
+    assert rules.whole_number(text) is None
 
 
 def test_digits():

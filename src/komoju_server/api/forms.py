@@ -2,17 +2,21 @@
 
 `a[b]=1&a[c][]=2&a[c][]=3` and `{"a": {"b": "1", "c": ["2", "3"]}}` decode alike. Form values
 stay strings; validation downstream accepts both strings and JSON numbers.
+
+No value may hold U+0000: PostgreSQL text cannot store it and no field means it, so it is
+refused here, once for every field, naming the field (`invalid_parameter`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
 
-from komoju_server.domain.errors import ApiError
+from komoju_server.domain.errors import ApiError, invalid
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _MAX_DEPTH = 8
@@ -39,6 +43,8 @@ def decode_form(text: str) -> dict[str, Any]:
             result[key] = value
         else:
             _assign(result, key, value)
+    if "\x00" in text or "%00" in text:
+        _refuse_nul(result)
     return result
 
 
@@ -49,13 +55,51 @@ def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     try:
         if media == "application/json" or (not media and body.lstrip()[:1] in (b"{", b"[")):
-            data = orjson.loads(body)
+            data = _json(body)
             if not isinstance(data, dict):
                 raise BodyError()
+            if b"\\u0000" in body:
+                _refuse_nul(data)
             return data
         return decode_form(body.decode("utf-8"))
-    except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError, RecursionError) as exc:
         raise BodyError() from exc
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson refuses numbers beyond a double (1e400); JSON allows them, and KOMOJU reads
+        # them as Infinity, which the field's own rule then refuses by name. Python's parser
+        # takes them; NaN and Infinity literals are not JSON, and lone surrogates (which it
+        # lets through) no database can store, so those stay undecodable.
+        data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+        return data
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _refuse_nul(data: dict[str, Any]) -> None:
+    """`invalid_parameter` naming the first field whose value (or key) holds U+0000."""
+    stack: list[tuple[str | None, Any]] = [(None, data)]
+    while stack:
+        param, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise invalid(param or "")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    if param is None:
+                        raise BodyError()
+                    raise invalid(param)
+                stack.append((key if param is None else f"{param}[{key}]", item))
+        elif isinstance(value, list):  # a list is named by itself, as the fields taking lists do
+            stack.extend((param, item) for item in value)
 
 
 def _assign(root: dict[str, Any], key: str, value: str) -> None:

@@ -12,6 +12,7 @@ import falcon
 import falcon.asgi
 
 from komoju_server.domain.errors import ApiError
+from komoju_server.domain.params import object_id
 from komoju_server.services.merchants import KeyRing
 
 # Request ids: a random prefix per process and a counter, unique without a system call each.
@@ -36,7 +37,7 @@ def key_from_header(header: str | None) -> str | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: non-ASCII characters
         return None
     user = decoded.partition(":")[0]
     return user or None
@@ -67,6 +68,10 @@ class RequestMiddleware:
         if caller.key_kind == "publishable" and not _allows_publishable(resource, req.method):
             raise ApiError("forbidden")
         req.context.caller = caller
+        # Every id in a path is one of ours (lowercase letters and digits); anything else names
+        # nothing, and never reaches the database (PostgreSQL refuses U+0000 in text).
+        if not all(object_id(value) for value in params.values()):
+            raise ApiError("not_found")
 
 
 def _allows_publishable(resource: object, method: str) -> bool:

@@ -105,8 +105,8 @@ def fraud_details(value: Any, param: str = "fraud_details") -> dict[str, str] | 
     return {k: v for k, v in clean.items() if v is not None}
 
 
-_ID = re.compile(r"^[a-z0-9]{1,64}$")
+_ID = re.compile(r"[a-z0-9]{1,64}")
 
 
 def object_id(value: str) -> bool:
-    return bool(_ID.match(value))
+    return _ID.fullmatch(value) is not None  # not `$`, which also matches before a final newline

@@ -16,11 +16,22 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # KOMOJU's own pattern: ten digits, with brackets, spaces, dashes or a plus between them.
 _PHONE = re.compile(r"^([() \-_+]*[0-9]){10}[() \-_+0-9]*$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+# No field takes a longer number; int() of a long digit string costs time and, past 4,300
+# digits, raises ValueError.
+MAX_DIGITS = 18
 
 
 def _ascii_digits(text: str) -> bool:
     """0-9 only: str.isdigit() and `\\d` also take full-width and other scripts' digits."""
     return text.isascii() and text.isdigit()
+
+
+def whole_number(text: str) -> int | None:
+    """ASCII digits as an int; None when they are not, or are too many for any field."""
+    if not _ascii_digits(text):
+        return None
+    significant = text.lstrip("0")
+    return int(significant or "0") if len(significant) <= MAX_DIGITS else None
 
 
 def _text(value: Any, param: str) -> str:
@@ -103,11 +114,8 @@ def integer(least: int, most: int) -> Rule:
             raise invalid(param)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        clean = _text(value, param)
-        if not _ascii_digits(clean):
-            raise invalid(param)
-        number = int(clean)
-        if not least <= number <= most:
+        number = whole_number(_text(value, param))
+        if number is None or not least <= number <= most:
             raise invalid(param)
         return number
 

@@ -65,7 +65,6 @@ class Endpoint:
         }
 
 
-
 def encode_events(events: tuple[str, ...] | None) -> str | None:
     """Stored as `,a,b,` so that one LIKE finds an endpoint subscribed to a type."""
     return None if events is None else "," + ",".join(events) + ","

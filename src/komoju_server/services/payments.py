@@ -454,9 +454,9 @@ def list_conditions(query: dict[str, Any]) -> list[Condition]:
     currency = query.get("currency")
     if params.present(currency):
         conditions.append(("currency = ?", (money.currency(currency),)))
-    order = query.get("external_order_num")
-    if params.present(order):
-        conditions.append(("external_order_num = ?", (str(order),)))
+    order = params.text(query.get("external_order_num"), "external_order_num")
+    if order is not None:
+        conditions.append(("external_order_num = ?", (order,)))
     return conditions + listing.time_range(query)
 
 

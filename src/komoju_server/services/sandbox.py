@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from komoju_server.domain import params
+from komoju_server.domain import params, rules
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
@@ -48,8 +48,8 @@ def seconds(value: Any) -> int:
         raise missing("seconds")
     if isinstance(value, bool):
         raise invalid("seconds")
-    if isinstance(value, str) and value.isascii() and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = rules.whole_number(value.strip())
     if not isinstance(value, int) or not 0 < value <= MAX_ADVANCE:
         raise invalid("seconds")
     return value

@@ -217,4 +217,3 @@ class Subscriptions:
         if due is None:
             return [self._scheduler.cancel(CHARGE_TIMER, subscription.id)]
         return [self._scheduler.timer(CHARGE_TIMER, subscription.id, caller, due)]
-
