@@ -48,6 +48,11 @@ def _decimal(value: Any, param: str) -> Decimal:
 
 def amount(value: Any, param: str = "amount", most: int = MAX_AMOUNT) -> int:
     """A non-negative whole amount of the lowest denomination, at most `most`."""
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 18:
+        number = int(value)  # the usual case, "1000", without Decimal
+        if number > most:
+            raise invalid(param)
+        return number
     number = _decimal(value, param)
     if number != number.to_integral_value() or number > most:
         raise invalid(param)
@@ -64,5 +69,5 @@ def tax(value: Any, of_amount: int, param: str = "tax") -> int:
 
 
 def auto_tax(of_amount: int) -> int:
-    """10% of the amount, rounded half up to the lowest denomination."""
-    return int((Decimal(of_amount) * TAX_RATE_PERCENT / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """10% of the amount, rounded half up to the lowest denomination (amounts are never negative)."""
+    return (of_amount * TAX_RATE_PERCENT + 50) // 100

@@ -69,10 +69,13 @@ class Webhooks:
     def _deliveries(
         self, event_id: str, event_type: str, scope: tuple[str, str], payment_urls: list[str]
     ) -> list[Write]:
+        to_endpoints = self._scopes_with_endpoints is None or scope in self._scopes_with_endpoints
+        if not to_endpoints and not self._url and not payment_urls:
+            return []  # most events of most merchants: nowhere to go
         now_ms = _now_ms()
         created = now_ms // 1000
         writes: list[Write] = []
-        if self._scopes_with_endpoints is None or scope in self._scopes_with_endpoints:
+        if to_endpoints:
             writes.append(table.fanout_to_endpoints(ids.new_id(), event_id, event_type, scope, created, now_ms))
         sent: set[str] = set()
         for source, url in [("setting", self._url), *(("payment", u) for u in payment_urls)]:
