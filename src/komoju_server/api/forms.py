@@ -35,17 +35,38 @@ def decode_form(text: str) -> dict[str, Any]:
         if not pair:
             continue
         raw_key, _, raw_value = pair.partition("=")
-        key = unquote_plus(raw_key, errors="strict")
-        value = unquote_plus(raw_value, errors="strict")
+        key = _unquote(raw_key)
+        value = _unquote(raw_value)
         if key and "[" not in key and "]" not in key:  # a plain name: most fields
             if isinstance(result.get(key), (dict, list)):
                 raise BodyError()
             result[key] = value
+        elif (nested := _one_level(key)) is not None:  # `a[b]`: most of the rest
+            head, name = nested
+            node = result.setdefault(head, {})
+            if not isinstance(node, dict) or isinstance(node.get(name), (dict, list)):
+                raise BodyError()
+            node[name] = value
         else:
             _assign(result, key, value)
     if "\x00" in text or "%00" in text:
         _refuse_nul(result)
     return result
+
+
+def _unquote(text: str) -> str:
+    return unquote_plus(text, errors="strict") if "%" in text or "+" in text else text
+
+
+def _one_level(key: str) -> tuple[str, str] | None:
+    """(a, b) for a key `a[b]` with plain names on both sides, else None."""
+    head, bracket, rest = key.partition("[")
+    if not head or not bracket or not rest.endswith("]"):
+        return None
+    name = rest[:-1]
+    if not name or "[" in name or "]" in name or "]" in head:
+        return None
+    return head, name
 
 
 def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
