@@ -7,18 +7,15 @@ real HTTP.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import PG_ADMIN_URL, ServerProcess, create_database, drop_database
+from tests.support import PG_ADMIN_URL, ServerProcess, create_database, drop_database, new_merchant
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -78,14 +75,7 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
 @pytest.fixture
 def merchant(server: ServerProcess) -> dict[str, str]:
     """A fresh merchant of its own (empty lists, its own clock), made by the real CLI."""
-    out = subprocess.run(
-        [sys.executable, "-m", "komoju_server", "merchants", "create", "--json", "--database-url", server.database_url],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return json.loads(out.stdout)
+    return new_merchant(server.database_url)
 
 
 @pytest.fixture

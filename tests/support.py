@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import httpx
+
+from komoju_server.store import Store, open_store
 
 PG_ADMIN_URL = os.environ.get("KOMOJU_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 # PostgreSQL servers need a vault key (SQLite ones make a key file); the tests share this one.
@@ -36,6 +40,33 @@ def _admin(sql: str) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+def with_store(database_url: str, scenario: Callable[[Store], Awaitable[None]]) -> None:
+    """Runs `scenario` against a migrated, open store of `database_url`, then closes it."""
+
+    async def main() -> None:
+        store = open_store(database_url)
+        await store.migrate()
+        await store.open()
+        try:
+            await scenario(store)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def new_merchant(database_url: str) -> dict[str, str]:
+    """A merchant made by the real CLI: its id and its four keys."""
+    out = subprocess.run(
+        [sys.executable, "-m", "komoju_server", "merchants", "create", "--json", "--database-url", database_url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(out.stdout)
 
 
 def create_database(name: str) -> str:

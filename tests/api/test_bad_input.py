@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +22,7 @@ import httpx
 import pytest
 
 from komoju_server.domain.errors import ERRORS, render_message
-from tests.support import ServerProcess
+from tests.support import ServerProcess, new_merchant
 
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": "12", "year": "2030", "verification_value": "123"}
 KONBINI = {"type": "konbini", "store": "lawson", "email": "taro@example.com"}
@@ -89,14 +87,7 @@ class World:
 
 
 def _new_merchant(server: ServerProcess) -> dict[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "komoju_server", "merchants", "create", "--json", "--database-url", server.database_url],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return json.loads(out.stdout)
+    return new_merchant(server.database_url)
 
 
 def _made(response: httpx.Response, status: int = 200) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import socket
@@ -12,7 +11,7 @@ import time
 
 import httpx
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, new_merchant
 
 CLI = [sys.executable, "-m", "komoju_server"]
 
@@ -137,16 +136,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(sqlite_url: str):
 
 
 def test_keys_of_different_merchants_or_kinds_are_refused(sqlite_url: str):
-    def new_merchant() -> dict[str, str]:
-        out = subprocess.run(
-            [*CLI, "merchants", "create", "--json", "--database-url", sqlite_url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return json.loads(out)
-
-    first, second = new_merchant(), new_merchant()
+    first, second = new_merchant(sqlite_url), new_merchant(sqlite_url)
     refused = [
         (first["test_secret_key"], second["test_publishable_key"]),  # two merchants
         (first["live_secret_key"], first["live_publishable_key"]),  # live keys are not test keys

@@ -3,26 +3,14 @@ each merchant's sandbox offset, shifting on clock advances, and conditional clai
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from komoju_server.store import Conflict, Store, Write, open_store, timers
+from komoju_server.store import Conflict, Store, Write, timers
 from komoju_server.store import idempotency as keys
 from komoju_server.store.merchants import insert_merchant
+from tests.support import with_store
 
-
-def run(database_url: str, scenario) -> None:  # type: ignore[no-untyped-def]
-    async def main() -> None:
-        store = open_store(database_url)
-        await store.migrate()
-        await store.open()
-        try:
-            await scenario(store)
-        finally:
-            await store.close()
-
-    asyncio.run(main())
+run = with_store
 
 
 async def due_at(store: Store, ref_id: str) -> int:

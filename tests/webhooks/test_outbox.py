@@ -9,25 +9,16 @@ import re
 from komoju_server.domain import ids
 from komoju_server.domain.webhook import Endpoint
 from komoju_server.services.events import build
-from komoju_server.store import Store, open_store
+from komoju_server.store import Store
 from komoju_server.store import events as events_table
 from komoju_server.store import webhooks as table
+from tests.support import with_store
 
 SCOPE = ("merchant0000000000000000a", "test")
 LEASE = 60_000
 
 
-def run(database_url: str, scenario) -> None:
-    async def main() -> None:
-        store = open_store(database_url)
-        await store.migrate()
-        await store.open()
-        try:
-            await scenario(store)
-        finally:
-            await store.close()
-
-    asyncio.run(main())
+run = with_store
 
 
 async def endpoint(store: Store, events: tuple[str, ...] | None = None, scope=SCOPE) -> Endpoint:
