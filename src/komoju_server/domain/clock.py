@@ -17,6 +17,11 @@ def now() -> int:
     return int(time.time())
 
 
+def now_ms() -> int:
+    """The real time, in milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
 def iso(seconds: int | None) -> str | None:
     if seconds is None:
         return None

@@ -66,9 +66,14 @@ def phone(value: Any, param: str) -> str:
 
 def url(value: Any, param: str) -> str:
     clean = _text(value, param)
-    if len(clean) > 2000 or not _URL.match(clean):
+    if len(clean) > 2000 or not is_url(clean):
         raise invalid(param)
     return clean
+
+
+def is_url(text: str) -> bool:
+    """An absolute http or https URL."""
+    return bool(_URL.match(text))
 
 
 def katakana(value: Any, param: str) -> str:

@@ -16,11 +16,10 @@ recorded. The worker (`webhooks/worker.py`) sends them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from komoju_server.domain import ids, params, rules
+from komoju_server.domain import clock, ids, params, rules
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.webhook import EVENT_TYPES, PING, Delivery, Endpoint
@@ -30,14 +29,13 @@ from komoju_server.store import Conflict, Store, Write
 from komoju_server.store import webhooks as table
 from komoju_server.store.vault import LazyVault
 
-SECRET_TABLE = "webhook_endpoints"  # the vault's associated data names the row the secret belongs to
 SECRET_MAX = 255
 
 
 class Webhooks:
-    def __init__(self, store: Store, clock: Clock, events: Events, vault: LazyVault, url: str | None) -> None:
+    def __init__(self, store: Store, clock_: Clock, events: Events, vault: LazyVault, url: str | None) -> None:
         self._store = store
-        self._clock = clock
+        self._clock = clock_
         self._events = events
         self._vault = vault
         self._url = url  # serve --webhook-url
@@ -72,7 +70,7 @@ class Webhooks:
         to_endpoints = self._scopes_with_endpoints is None or scope in self._scopes_with_endpoints
         if not to_endpoints and not self._url and not payment_urls:
             return []  # most events of most merchants: nowhere to go
-        now_ms = _now_ms()
+        now_ms = clock.now_ms()
         created = now_ms // 1000
         writes: list[Write] = []
         if to_endpoints:
@@ -122,7 +120,7 @@ class Webhooks:
             events=event_filter(body.get("events")),
             created_at=await self._clock.now(caller),
         )
-        sealed = self._vault.seal({"secret_token": secret}, SECRET_TABLE, endpoint.id)
+        sealed = self._vault.seal({"secret_token": secret}, table.SECRET_TABLE, endpoint.id)
         if self._scopes_with_endpoints is not None:
             # Before the endpoint commits, so no event committed after it can miss it; should the
             # unit fail, an extra scope here only costs its events a fanout that finds nothing.
@@ -170,7 +168,7 @@ class Webhooks:
 
 def _ping_fanout(event: dict[str, Any], scope: tuple[str, str]) -> Write:
     """A ping's data is its endpoint: it goes there alone, if the endpoint still exists."""
-    now_ms = _now_ms()
+    now_ms = clock.now_ms()
     return table.fanout_to_endpoints(
         ids.new_id(), event["id"], PING, scope, now_ms // 1000, now_ms, only_endpoint=str(event["data"]["id"])
     )
@@ -192,5 +190,3 @@ def event_filter(value: Any) -> tuple[str, ...] | None:
     return tuple(clean)
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)

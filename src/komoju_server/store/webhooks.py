@@ -29,6 +29,7 @@ DELIVERY_COLUMNS = "id, event_id, event_type, endpoint_id, url, status, next_att
 # characters of [0-9a-z], like every id, distinct per endpoint within a fanout and per fanout
 # for an endpoint.
 FANOUT_ID_PREFIX = 13
+SECRET_TABLE = "webhook_endpoints"  # the vault's associated data names the row a secret belongs to
 
 
 # -- endpoints -------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import ssl
 import time
 from collections.abc import Callable
@@ -49,7 +48,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from komoju_server.config import Settings
-from komoju_server.domain import ids, webhook
+from komoju_server.domain import clock, ids, rules, webhook
 from komoju_server.store import Store, Write
 from komoju_server.store import webhooks as table
 from komoju_server.store.vault import LazyVault, VaultError
@@ -59,7 +58,6 @@ from komoju_server.webhooks.breaker import Breakers, origin
 log = logging.getLogger("komoju_server")
 
 USER_AGENT = "Komoju-Webhook"
-SECRET_TABLE = "webhook_endpoints"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 16
 POLL_INTERVAL = 1.0
@@ -97,16 +95,9 @@ def options_from(settings: Settings) -> Options:
         raise ValueError("--webhook-timeout must be more than 0 and at most 300 seconds")
     if not 1 <= settings.webhook_concurrency <= 1000:
         raise ValueError("--webhook-concurrency must be from 1 to 1000")
-    if settings.webhook_url and not _URL.match(settings.webhook_url):
+    if settings.webhook_url and not rules.is_url(settings.webhook_url):
         raise ValueError("--webhook-url must be an http:// or https:// URL")
     return Options(plan, settings.webhook_timeout, settings.webhook_concurrency, secret=settings.webhook_secret)
-
-
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
@@ -122,7 +113,7 @@ class Worker:
         store: Store,
         vault: LazyVault,
         options: Options,
-        now_ms: Callable[[], int] = _now_ms,
+        now_ms: Callable[[], int] = clock.now_ms,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
@@ -333,7 +324,7 @@ class Worker:
 
     def _secret(self, item: table.Claimed) -> str | None:
         if item.sealed_secret is not None and item.endpoint_id is not None:
-            return str(self._vault.open(item.sealed_secret, SECRET_TABLE, item.endpoint_id)["secret_token"])
+            return str(self._vault.open(item.sealed_secret, table.SECRET_TABLE, item.endpoint_id)["secret_token"])
         return self._options.secret
 
 
