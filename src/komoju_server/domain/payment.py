@@ -39,6 +39,9 @@ class Payment:
     capture: bool = True
     webhooks: list[str] = field(default_factory=list)
     subscription: str | None = None
+    # Not answered: the processor's own id of the payment, and of each refund it made (by ours).
+    reference: str | None = None
+    refund_references: dict[str, str] = field(default_factory=dict)
     version: int = 0
 
     @property

@@ -1,49 +1,135 @@
-"""The processor interface: what any payment processor, sandbox or real, must do.
+"""The processor contract: what any payment processor, sandbox or real, must do.
 
-A processor is told to charge, to go on with a short prepaid payment, to capture, refund
-and cancel. Declines are raised as `ApiError` with KOMOJU's code (a 502 for most).
+Requests and results are value objects. Every request carries an idempotency `key`, minted
+once per intent by the payments service before any retry, so a processor asked twice with one
+key does the work once (a real processor forwards it, e.g. as `X-KOMOJU-IDEMPOTENCY`). Every
+result carries the processor's own `reference` for the payment (or the refund) and the
+payment's resulting status; capture, refund and cancel act on that reference.
+
+How a call can end:
+- a result: the processor did it;
+- `ApiError` with KOMOJU's code (a decline, most often a 502): it refused, and nothing moved;
+- `Unanswered`: it could not be asked, or its answer was unusable (down, too slow, garbage).
+  With `sent=False` nothing reached it; with `sent=True` the outcome is unknown, and the
+  intent stays pending until recovery asks again with the same key.
+
+The payments service calls a processor once per intent: claim the intent in a unit of work,
+call, record the outcome in another (see `services/payments.py`). A processor that is not
+`remote` (the sandbox: it keeps no state and calls nothing outside this process) may be called
+in the unit's own decide step for a new payment, the hot path, since calling it again is
+harmless.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from komoju_server.domain.payment import Payment
 from komoju_server.methods import Method
+
+# A payment's status as a processor reports it.
+STATUSES = ("pending", "authorized", "captured", "refunded", "cancelled", "expired", "failed")
 
 
 @dataclass(frozen=True)
-class Charge:
-    payment_id: str
+class ChargeRequest:
+    """A new payment."""
+
+    key: str
+    payment_id: str  # this server's id for it
     method: Method
-    details: dict[str, Any]  # the cleaned request details, secrets included
-    total: int
+    details: Mapping[str, Any]  # the cleaned request details, secrets included
+    amount: int
+    tax: int
     currency: str
     capture: bool
     created_at: int
-    base_url: str
-    locale: str
+    base_url: str  # where this server's own pages (instructions, offsite) are
+    locale: str = "ja"
+    external_order_num: str | None = None
+    return_url: str | None = None
+    scenario: str | None = None  # test mode: the Komoju-Scenario header, for the sandbox only
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tax
+
+
+@dataclass(frozen=True)
+class TopUpRequest:
+    """Another prepaid card for a payment that was left short (pending)."""
+
+    key: str
+    reference: str
+    payment_id: str
+    method: Method
+    details: Mapping[str, Any]
+    total: int
+    cards_used: tuple[Mapping[str, Any], ...]  # the payment's prepaid_cards so far
     scenario: str | None = None
 
 
-@dataclass
-class Outcome:
-    status: str  # "captured", "authorized" or "pending"
-    details: dict[str, Any] = field(default_factory=dict)  # public details the processor made
+@dataclass(frozen=True)
+class CaptureRequest:
+    key: str
+    reference: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    key: str
+    reference: str
+    amount: int
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    key: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """The payment as the processor has it after the call."""
+
+    reference: str
+    status: str
+    details: Mapping[str, Any] = field(default_factory=dict)  # public details the processor made
+    payment_deadline: int | None = None  # when the processor itself sets one
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """A refund the processor made. Whether the payment is now refunded in full is for this
+    server's own ledger to say."""
+
+    reference: str  # the processor's id of the refund
+    amount: int
+
+
+class Unanswered(Exception):
+    """The processor could not be asked, or did not answer usably. `sent` says whether the
+    request may have reached it (then its outcome is unknown)."""
+
+    def __init__(self, reason: str, sent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.sent = sent
 
 
 class Processor(Protocol):
     name: str
+    remote: bool  # its calls leave this process: each is claimed before and recorded after
 
-    async def charge(self, charge: Charge) -> Outcome: ...
+    async def charge(self, request: ChargeRequest) -> PaymentResult: ...
 
-    async def top_up(self, payment: Payment, details: dict[str, Any], scenario: str | None) -> Outcome:
-        """Pay what a pending prepaid payment still lacks with another card."""
-        ...
+    async def top_up(self, request: TopUpRequest) -> PaymentResult: ...
 
-    async def capture(self, payment: Payment) -> None: ...
+    async def capture(self, request: CaptureRequest) -> PaymentResult: ...
 
-    async def refund(self, payment: Payment, amount: int) -> None: ...
+    async def refund(self, request: RefundRequest) -> RefundResult: ...
 
-    async def cancel(self, payment: Payment) -> None: ...
+    async def cancel(self, request: CancelRequest) -> PaymentResult: ...

@@ -8,13 +8,22 @@ this server's own pages.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from komoju_server.domain import ids
 from komoju_server.domain.errors import ApiError
-from komoju_server.domain.payment import Payment
 from komoju_server.methods import Family
 from komoju_server.processors import test_inputs
-from komoju_server.processors.base import Charge, Outcome
+from komoju_server.processors.base import (
+    CancelRequest,
+    CaptureRequest,
+    ChargeRequest,
+    PaymentResult,
+    RefundRequest,
+    RefundResult,
+    TopUpRequest,
+)
 
 BANK = {
     "bank_name": "三井住友銀行",
@@ -41,60 +50,70 @@ def konbini_slip(store: str, phone: str | None) -> dict[str, Any]:
 
 
 class SandboxProcessor:
+    """Stateless: a payment's reference is its own id, and every call is decided by its inputs."""
+
     name = "sandbox"
+    remote = False
 
-    async def charge(self, charge: Charge) -> Outcome:
-        if charge.scenario:
-            raise ApiError(charge.scenario)
-        family = charge.method.family
+    @staticmethod
+    def scenario(value: str) -> str:
+        """A `Komoju-Scenario` header's failure code, or 422 for one the sandbox does not know."""
+        if value not in test_inputs.SCENARIOS:
+            raise ApiError("invalid_parameter", test_inputs.SCENARIO_HEADER)
+        return value
+
+    async def charge(self, request: ChargeRequest) -> PaymentResult:
+        if request.scenario:
+            raise ApiError(request.scenario)
+        family = request.method.family
         if family is Family.CARD:
-            return self._card(charge)
+            return self._card(request)
         if family is Family.DELAYED:
-            return self._delayed(charge)
+            return self._delayed(request)
         if family is Family.PREPAID:
-            return self._prepaid(
-                charge.method.type, charge.details["prepaid_number"], charge.total, [], charge.method.continuable
-            )
+            number = request.details["prepaid_number"]
+            return self._prepaid(request, number, request.total, (), request.method.continuable)
         if family is Family.VOUCHER:
-            return Outcome("captured")
-        return Outcome("authorized", {"redirect_url": f"{charge.base_url}/offsite/{charge.payment_id}"})
+            return PaymentResult(request.payment_id, "captured")
+        offsite = {"redirect_url": f"{request.base_url}/offsite/{request.payment_id}"}
+        return PaymentResult(request.payment_id, "authorized", offsite)
 
-    async def top_up(self, payment: Payment, details: dict[str, Any], scenario: str | None) -> Outcome:
-        if scenario:
-            raise ApiError(scenario)
-        used = list(payment.details.get("prepaid_cards") or [])
-        return self._prepaid(payment.method_type, details["prepaid_number"], payment.total, used, True)
+    async def top_up(self, request: TopUpRequest) -> PaymentResult:
+        if request.scenario:
+            raise ApiError(request.scenario)
+        number = request.details["prepaid_number"]
+        return self._prepaid(request, number, request.total, request.cards_used, True)
 
-    async def capture(self, payment: Payment) -> None:
-        return None
+    async def capture(self, request: CaptureRequest) -> PaymentResult:
+        return PaymentResult(request.reference, "captured")
 
-    async def refund(self, payment: Payment, amount: int) -> None:
-        return None
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        return RefundResult(ids.new_id(), request.amount)
 
-    async def cancel(self, payment: Payment) -> None:
-        return None
+    async def cancel(self, request: CancelRequest) -> PaymentResult:
+        return PaymentResult(request.reference, "cancelled")
 
     # -- families ---------------------------------------------------------------------------
 
-    def _card(self, charge: Charge) -> Outcome:
-        number = charge.details["number"]
+    def _card(self, request: ChargeRequest) -> PaymentResult:
+        number = request.details["number"]
         brand, failure = test_inputs.CARDS.get(number, (test_inputs.card_brand(number), None))
         if failure:
             raise ApiError(failure)
-        return Outcome(
-            "captured" if charge.capture else "authorized",
-            {"brand": brand, "last_four_digits": number[-4:]},
-        )
+        status = "captured" if request.capture else "authorized"
+        return PaymentResult(request.payment_id, status, {"brand": brand, "last_four_digits": number[-4:]})
 
-    def _delayed(self, charge: Charge) -> Outcome:
-        instructions = {"instructions_url": f"{charge.base_url}/instructions/{charge.payment_id}"}
-        kind = charge.method.type
+    def _delayed(self, request: ChargeRequest) -> PaymentResult:
+        instructions = {"instructions_url": f"{request.base_url}/instructions/{request.payment_id}"}
+        kind = request.method.type
         if kind == "konbini":
-            return Outcome(
-                "authorized", {**konbini_slip(charge.details["store"], charge.details.get("phone")), **instructions}
+            return PaymentResult(
+                request.payment_id,
+                "authorized", {**konbini_slip(request.details["store"], request.details.get("phone")), **instructions}
             )
         if kind == "bank_transfer":
-            return Outcome(
+            return PaymentResult(
+                request.payment_id,
                 "authorized",
                 {
                     "order_id": "K" + _digits(10),
@@ -104,7 +123,8 @@ class SandboxProcessor:
                     **instructions,
                 },
             )
-        return Outcome(
+        return PaymentResult(
+            request.payment_id,
             "authorized",
             {  # pay_easy
                 "bank_id": PAY_EASY_BANK_ID,
@@ -114,7 +134,15 @@ class SandboxProcessor:
             },
         )
 
-    def _prepaid(self, kind: str, number: str, total: int, used: list[dict[str, Any]], continuable: bool) -> Outcome:
+    def _prepaid(
+        self,
+        request: ChargeRequest | TopUpRequest,
+        number: str,
+        total: int,
+        used: Sequence[Mapping[str, Any]],
+        continuable: bool,
+    ) -> PaymentResult:
+        kind = request.method.type
         failures = test_inputs.PREPAID_FAILURES.get(kind, test_inputs.PREPAID_FAILURES["default"])
         if number in failures:
             raise ApiError(failures[number])
@@ -122,8 +150,9 @@ class SandboxProcessor:
             raise ApiError("invalid_number")
         paid = sum(card["points"] for card in used)
         points = min(test_inputs.PREPAID_BALANCE, total - paid)
-        cards = [*used, {"last_four_digits": number[-4:], "points": points}]
+        cards_ = [*used, {"last_four_digits": number[-4:], "points": points}]
         short = total - paid - points
         if short and not continuable:
             raise ApiError("insufficient_funds")
-        return Outcome("pending" if short else "captured", {"short_amount": short, "prepaid_cards": cards})
+        status = "pending" if short else "captured"
+        return PaymentResult(request.payment_id, status, {"short_amount": short, "prepaid_cards": cards_})

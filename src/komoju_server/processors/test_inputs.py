@@ -51,6 +51,7 @@ PREPAID_FAILURES: dict[str, dict[str, str]] = {
     },
 }
 
+SCENARIO_HEADER = "Komoju-Scenario"
 # What the Komoju-Scenario header may force on creation.
 SCENARIOS = frozenset(
     {

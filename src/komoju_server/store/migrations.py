@@ -203,6 +203,44 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE merchants ADD COLUMN sandbox_maintenance INTEGER NOT NULL DEFAULT 0",
         ],
     ),
+    (
+        5,
+        "processor intents and processor references",
+        [
+            # One row per call a processor is asked to make (charge, capture, refund, cancel,
+            # top_up), keyed by the idempotency key given to the processor. Claimed `pending`
+            # before the call, settled `succeeded` or `failed` after it; a pending intent whose
+            # `lease_until` (real time) has passed is settled by recovery, asking again with
+            # the same key. `request` is the call as JSON; `sealed` the secrets a new charge
+            # needs to be asked again (vault-sealed, erased once settled); `result` the answer.
+            """CREATE TABLE processor_intents (
+                idem_key TEXT PRIMARY KEY,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                payment_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                request TEXT NOT NULL,
+                sealed {bytes},
+                result TEXT,
+                lease_until BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX processor_intents_by_payment ON processor_intents (payment_id, status)",
+            "CREATE INDEX processor_intents_pending ON processor_intents (status, lease_until)",
+            # A remote processor's own id of a payment, to find ours from its webhooks.
+            """CREATE TABLE processor_references (
+                processor TEXT NOT NULL,
+                reference TEXT NOT NULL,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                payment_id TEXT NOT NULL,
+                PRIMARY KEY (processor, reference)
+            )""",
+            "CREATE INDEX processor_references_by_payment ON processor_references (payment_id)",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)
