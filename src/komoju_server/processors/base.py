@@ -92,6 +92,15 @@ class CancelRequest:
 
 
 @dataclass(frozen=True)
+class RefundResult:
+    """A refund the processor made. Whether the payment is now refunded in full is for this
+    server's own ledger to say."""
+
+    reference: str  # the processor's id of the refund
+    amount: int
+
+
+@dataclass(frozen=True)
 class PaymentResult:
     """The payment as the processor has it after the call."""
 
@@ -99,15 +108,7 @@ class PaymentResult:
     status: str
     details: Mapping[str, Any] = field(default_factory=dict)  # public details the processor made
     payment_deadline: int | None = None  # when the processor itself sets one
-
-
-@dataclass(frozen=True)
-class RefundResult:
-    """A refund the processor made. Whether the payment is now refunded in full is for this
-    server's own ledger to say."""
-
-    reference: str  # the processor's id of the refund
-    amount: int
+    refunds: tuple[RefundResult, ...] = ()  # every refund it has made of the payment, when it says
 
 
 class Unanswered(Exception):
