@@ -23,6 +23,11 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 16
     vault_key: str | None = None
+    # Processor intents (see services/payments.py): how long a claimed call is its caller's
+    # before recovery asks again (longer than any processor's timeout), and how often
+    # recovery looks. Settings for tests and operators, from the environment only.
+    intent_lease: int = 60
+    intent_recovery_every: float = 5.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +48,9 @@ class Settings:
             _number(env, "KOMOJU_WEBHOOK_CONCURRENCY", int) or settings.webhook_concurrency
         )
         settings.vault_key = env.get("KOMOJU_VAULT_KEY") or None
+        settings.intent_lease = int(_number(env, "KOMOJU_INTENT_LEASE", int) or settings.intent_lease)
+        every = _number(env, "KOMOJU_INTENT_RECOVERY_EVERY", float)
+        settings.intent_recovery_every = float(every or settings.intent_recovery_every)
         return settings
 
     def to_env(self) -> dict[str, str]:
@@ -60,6 +68,8 @@ class Settings:
             "KOMOJU_WEBHOOK_TIMEOUT": _text(self.webhook_timeout),
             "KOMOJU_WEBHOOK_CONCURRENCY": str(self.webhook_concurrency),
             "KOMOJU_VAULT_KEY": self.vault_key,
+            "KOMOJU_INTENT_LEASE": str(self.intent_lease),
+            "KOMOJU_INTENT_RECOVERY_EVERY": _text(self.intent_recovery_every),
         }
         return {k: v for k, v in pairs.items() if v}
 
