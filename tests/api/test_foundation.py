@@ -1,4 +1,4 @@
-"""Auth, bodies, errors, lists and the health check, over real HTTP on both databases."""
+"""Auth, bodies, errors, lists and the health check served in process on both databases."""
 
 from __future__ import annotations
 
