@@ -66,7 +66,9 @@ def _rowcount(status: str) -> int:
 class PostgresStore:
     kind = "postgres"
 
-    def __init__(self, url: str, min_size: int = 2, max_size: int = 10) -> None:
+    # min_size=0: a pool with a floor keeps reconnecting to it in the background, and logs a
+    # traceback each time it fails (asyncpg's own warning); ours opens connections on demand.
+    def __init__(self, url: str, min_size: int = 0, max_size: int = 10) -> None:
         self.url = url
         self._pool: asyncpg.Pool | None = None
         self._sizes = (min_size, max_size)

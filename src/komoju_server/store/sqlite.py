@@ -36,11 +36,6 @@ _STOP = object()
 _UNREACHABLE_CODES = frozenset(
     {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_BUSY}
 )
-# A real write that changes nothing: while writes are failing, `ping` tries one to see them work.
-_PROBE = Write(
-    "UPDATE schema_migrations SET applied_at = applied_at WHERE version = (SELECT MAX(version) FROM schema_migrations)",
-    label="probe",
-)
 
 
 class DatabaseMoved(OSError):
@@ -156,7 +151,11 @@ class SqliteStore:
         except DatabaseMoved as exc:
             raise self.outage.lost("writes", exc) from exc
         if "writes" in self.outage.down:
-            await self.run([_PROBE])
+            # A write that changes nothing but still reaches the file (an UPDATE setting a column
+            # to itself does not): the header's user version, rewritten as it is.
+            row = await self.fetch_one("PRAGMA user_version")
+            version = int(row[0]) if row else 0
+            await self.run([Write(f"PRAGMA user_version = {version}", label="probe")])
 
     # -- writes ---------------------------------------------------------------------------
 
