@@ -108,9 +108,7 @@ def test_postgres_unit_cut_off_midway_is_not_written(postgres_url: str):
     asyncio.run(scenario())
 
 
-def test_sqlite_directory_moved_away_fails_writes_until_it_is_back(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-):
+def test_sqlite_directory_moved_away_fails_writes_until_it_is_back(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     caplog.set_level(logging.INFO, "komoju_server")
     home = tmp_path / "db"
     home.mkdir()
