@@ -14,10 +14,10 @@ from typing import Any
 
 from komoju_server.domain import ids, params, rules
 from komoju_server.domain.caller import Caller
+from komoju_server.domain.cards import card_brand
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.methods import Family, Method, method_of
-from komoju_server.processors.test_inputs import card_brand
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
