@@ -8,7 +8,7 @@ A live key is refused with 403: none of this may touch live data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from komoju_server.domain import params, rules
@@ -19,26 +19,33 @@ from komoju_server.services.clock import Clock
 from komoju_server.services.payments import Payments
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.store import Store, Write, timers
+from komoju_server.store import customers as customers_table
 from komoju_server.store import events as events_table
 from komoju_server.store import idempotency as idempotency_table
 from komoju_server.store import merchants as merchants_table
 from komoju_server.store import payments as payments_table
 from komoju_server.store import subscriptions as subscriptions_table
+from komoju_server.store import tokens as tokens_table
+from komoju_server.store import webhooks as webhooks_table
 
 LIVE_REFUSAL = "The sandbox controls work in test mode only: use a test key."
 MAX_ADVANCE = 366 * 86_400  # one call moves the clock at most a (leap) year
 _TTL = 1.0  # seconds a process trusts what it read of a merchant's maintenance switch
 
 # What a reset erases: every table module holding a merchant's rows contributes its own
-# `erase(merchant_id, mode)` writes, here or through `Sandbox.erasers` (the runtime adds the
-# tables of the other services). Webhook endpoints are settings, not data: they stay.
+# `erase(merchant_id, mode)` writes. Webhook endpoints are settings, not data: they stay.
 Eraser = Callable[[str, str], list[Write]]
 ERASERS: dict[str, Eraser] = {
+    # The deliveries of erased events go too; they are found through their events, so first.
+    "webhook_attempts": webhooks_table.erase_attempts,
+    "webhook_deliveries": webhooks_table.erase_deliveries,
     "payments": payments_table.erase,
     "events": events_table.erase,
     "subscriptions": subscriptions_table.erase,
     "timers": timers.erase,
     "idempotency_keys": idempotency_table.erase,
+    "tokens": tokens_table.erase,
+    "customers": customers_table.erase,
 }
 
 
@@ -56,13 +63,20 @@ def seconds(value: Any) -> int:
 
 
 class Sandbox:
-    def __init__(self, store: Store, clock_: Clock, payments: Payments, scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock_: Clock,
+        payments: Payments,
+        scheduler: Scheduler,
+        erasers: Mapping[str, Eraser] = ERASERS,
+    ) -> None:
         self._store = store
         self._clock = clock_
         self._payments = payments
         self._scheduler = scheduler
         self._maintenance: dict[str, tuple[bool, float]] = {}
-        self.erasers = dict(ERASERS)
+        self._erasers = dict(erasers)  # in order: a table's rows go before those they are found through
 
     @staticmethod
     def _check(caller: Caller) -> None:
@@ -109,7 +123,7 @@ class Sandbox:
         self._check(caller)
         unit: list[Write] = []
         firsts: dict[str, int] = {}
-        for name, erase in self.erasers.items():
+        for name, erase in self._erasers.items():
             firsts[name] = len(unit)
             unit += erase(caller.merchant_id, "test")
         unit += [
