@@ -8,7 +8,7 @@ A live key is refused with 403: none of this may touch live data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from komoju_server.domain import params, rules
@@ -19,35 +19,12 @@ from komoju_server.services.clock import Clock
 from komoju_server.services.payments import Payments
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.store import Store, Write, timers
-from komoju_server.store import customers as customers_table
-from komoju_server.store import events as events_table
-from komoju_server.store import idempotency as idempotency_table
 from komoju_server.store import merchants as merchants_table
-from komoju_server.store import payments as payments_table
-from komoju_server.store import subscriptions as subscriptions_table
-from komoju_server.store import tokens as tokens_table
-from komoju_server.store import webhooks as webhooks_table
+from komoju_server.store.reset import ERASED, Eraser
 
 LIVE_REFUSAL = "The sandbox controls work in test mode only: use a test key."
 MAX_ADVANCE = 366 * 86_400  # one call moves the clock at most a (leap) year
 _TTL = 1.0  # seconds a process trusts what it read of a merchant's maintenance switch
-
-# What a reset erases: every table module holding a merchant's rows contributes its own
-# `erase(merchant_id, mode)` writes. Webhook endpoints are settings, not data: they stay.
-Eraser = Callable[[str, str], list[Write]]
-ERASERS: dict[str, Eraser] = {
-    # The deliveries of erased events go too; they are found through their events, so first.
-    "webhook_attempts": webhooks_table.erase_attempts,
-    "webhook_deliveries": webhooks_table.erase_deliveries,
-    "payments": payments_table.erase,
-    "events": events_table.erase,
-    "subscriptions": subscriptions_table.erase,
-    "timers": timers.erase,
-    "idempotency_keys": idempotency_table.erase,
-    "tokens": tokens_table.erase,
-    "customers": customers_table.erase,
-}
-
 
 def seconds(value: Any) -> int:
     """A positive whole number of seconds, at most `MAX_ADVANCE` (a JSON number or a string of digits)."""
@@ -69,7 +46,7 @@ class Sandbox:
         clock_: Clock,
         payments: Payments,
         scheduler: Scheduler,
-        erasers: Mapping[str, Eraser] = ERASERS,
+        erasers: Mapping[str, Eraser] = ERASED,  # what a reset erases: store/reset.py
     ) -> None:
         self._store = store
         self._clock = clock_
