@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import TypeVar
 
 from komoju_server.domain.errors import ApiError
+from komoju_server.services import answers
 from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
 from komoju_server.store import Conflict
 
@@ -40,10 +41,13 @@ async def change(
     """
     async with locks.hold(key):
         for _ in range(attempts):
+            # An answer handed to the unit of a lost attempt never committed (services.answers).
+            answers.withdraw()
             try:
                 return await attempt()
             except Conflict as conflict:
                 if conflict.write.label in retry_on:
                     continue
                 raise
+    answers.withdraw()
     raise ApiError("conflict", message=BUSY_MESSAGE)

@@ -18,6 +18,7 @@ from komoju_server.domain.cards import card_brand
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.methods import Family, Method, method_of
+from komoju_server.services import answers
 from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
@@ -117,6 +118,7 @@ class Customers:
             table.insert(customer, sealed),
             *resolved.writes,
             *self._events.record(caller, "customer.created", customer.to_api(), now),
+            *answers.writes_for(200, customer.to_api()),
         ]
         await self._run(unit, resolved.writes)
         return customer

@@ -13,8 +13,10 @@ from typing import Any
 
 from komoju_server.domain import params, rules
 from komoju_server.domain.caller import Caller
+from komoju_server.domain.clock import iso
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
+from komoju_server.services import answers
 from komoju_server.services.clock import Clock
 from komoju_server.services.payments import Payments
 from komoju_server.services.scheduler import Scheduler
@@ -25,6 +27,16 @@ from komoju_server.store.reset import ERASED, Eraser
 LIVE_REFUSAL = "The sandbox controls work in test mode only: use a test key."
 MAX_ADVANCE = 366 * 86_400  # one call moves the clock at most a (leap) year
 _TTL = 1.0  # seconds a process trusts what it read of a merchant's maintenance switch
+
+
+def clock_body(now: int, offset: int) -> dict[str, Any]:
+    """The answer of the clock's GET and advance: the merchant's time and its lead on real time."""
+    return {"resource": "sandbox_clock", "now": iso(now), "offset": offset}
+
+
+def maintenance_body(enabled: bool) -> dict[str, Any]:
+    return {"resource": "sandbox_maintenance", "enabled": enabled}
+
 
 def seconds(value: Any) -> int:
     """A positive whole number of seconds, at most `MAX_ADVANCE` (a JSON number or a string of digits)."""
@@ -85,12 +97,14 @@ class Sandbox:
         await self._store.run([self._clock.advance(caller.merchant_id, step), timers.resync(caller.merchant_id)])
         self._clock.forget(caller.merchant_id)
         now = await self._clock.now(caller)
-        await self._scheduler.fire_through(caller, now)
+        with answers.suspended():  # what falls due is not this request's answer
+            await self._scheduler.fire_through(caller, now)
+        offset = await self._clock.offset(caller.merchant_id)
         # Again: a timer written while the clock moved (a payment created at that very moment,
         # on PostgreSQL) may have read the old offset.
-        await self._store.run([timers.resync(caller.merchant_id)])
+        await self._store.run([timers.resync(caller.merchant_id), *answers.writes_for(200, clock_body(now, offset))])
         self._scheduler.wake()
-        return now, await self._clock.offset(caller.merchant_id)
+        return now, offset
 
     # -- erasing ------------------------------------------------------------------------------
 
@@ -107,6 +121,8 @@ class Sandbox:
             merchants_table.reset_clock(caller.merchant_id),
             merchants_table.set_sandbox_maintenance(caller.merchant_id, False),
         ]
+        # No idempotent answer goes in this unit (services.answers): the answer is the row counts
+        # the unit returns, and the unit erases the merchant's idempotency keys, this one's too.
         counts = await self._store.run(unit)
         self._clock.forget(caller.merchant_id)
         self._maintenance.pop(caller.merchant_id, None)
@@ -120,7 +136,8 @@ class Sandbox:
         if not params.present(body.get("enabled")):
             raise missing("enabled")
         enabled = params.boolean(body.get("enabled"), "enabled", False)
-        await self._store.run([merchants_table.set_sandbox_maintenance(caller.merchant_id, enabled)])
+        switch = merchants_table.set_sandbox_maintenance(caller.merchant_id, enabled)
+        await self._store.run([switch, *answers.writes_for(200, maintenance_body(enabled))])
         self._maintenance[caller.merchant_id] = (enabled, time.monotonic())
         return enabled
 

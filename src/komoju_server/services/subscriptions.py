@@ -18,6 +18,7 @@ from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
 from komoju_server.domain.subscription import ACTIVE, PERIODS, Subscription
 from komoju_server.methods import Family
+from komoju_server.services import answers
 from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
@@ -109,6 +110,8 @@ class Subscriptions:
                 *self._event(caller, "subscription.created", subscription, now),
                 *self._event(caller, "subscription.captured", subscription, now),
                 *self._timer(caller, subscription),
+                # The request's answer is the subscription, not its first charge's payment.
+                *answers.writes_for(200, subscription.to_api()),
             ]
 
         await self._payments.create(

@@ -11,6 +11,7 @@ from komoju_server.domain import ids, params, rules
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.webhook import EVENT_TYPES, PING, Delivery, Endpoint
+from komoju_server.services import answers
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.outbox import Outbox
@@ -34,7 +35,7 @@ class Webhooks:
         subscribed to it today, --webhook-url, and the per-payment URLs it went to before."""
         event = await self._events.get(caller, event_id)
         urls = [] if event["type"] == PING else await table.payment_urls(self._store, event_id)
-        await self._store.run(self._outbox.again(event, caller.scope, urls))
+        await self._store.run([*self._outbox.again(event, caller.scope, urls), *answers.writes_for(200, event)])
         self._outbox.notify()
         return event
 
@@ -62,7 +63,7 @@ class Webhooks:
         # The endpoint and its ping commit together: creating one always sends the ping.
         unit = [table.insert_endpoint(endpoint, sealed)]
         unit += self._events.record(caller, PING, endpoint.to_api(), endpoint.created_at)
-        await self._store.run(unit)
+        await self._store.run([*unit, *answers.writes_for(200, endpoint.to_api())])
         self._outbox.notify()
         return endpoint
 
@@ -114,5 +115,3 @@ def event_filter(value: Any) -> tuple[str, ...] | None:
         if item not in clean:
             clean.append(item)
     return tuple(clean)
-
-
