@@ -12,6 +12,7 @@ from komoju_server.services.deadlines import DEADLINE_TIMER, Deadlines
 from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
+from komoju_server.services.outbox import Outbox
 from komoju_server.services.payments import Payments
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
@@ -20,10 +21,6 @@ from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
 from komoju_server.services.tokens import Tokens
 from komoju_server.services.webhooks import Webhooks
 from komoju_server.store import Store, open_store, sqlite_path
-from komoju_server.store import customers as customers_table
-from komoju_server.store import intents as intents_table
-from komoju_server.store import tokens as tokens_table
-from komoju_server.store import webhooks as webhooks_table
 from komoju_server.store.vault import LazyVault, VaultKeyError
 from komoju_server.webhooks.worker import Worker, options_from
 
@@ -37,9 +34,13 @@ class Runtime:
         self.maintenance = settings.maintenance
         self.keyring = KeyRing(store)
         self.clock = Clock(store)
-        self.events = Events(store)
-        self.processors = Processors(live=None)
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
+        # Every event's webhook deliveries are written with it (an outbox); the worker sends
+        # them, so it comes first, then the outbox that tells it, then the events it fans out.
+        self.deliveries = Worker(store, self.vault, options_from(settings))
+        self.outbox = Outbox(store, settings.webhook_url, notify=self.deliveries.poke)
+        self.events = Events(store, fanout=self.outbox.fanout)
+        self.processors = Processors(live=None)
         self.tokens = Tokens(store, self.clock, self.vault)
         self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
         self.payments = Payments(
@@ -51,11 +52,7 @@ class Runtime:
             self.vault,
             settings.intent_lease,
         )
-        # Every event's webhook deliveries are written with it (an outbox); the worker sends them.
-        self.webhooks = Webhooks(store, self.clock, self.events, self.vault, settings.webhook_url)
-        self.events.fanout = self.webhooks.fanout
-        self.deliveries = Worker(store, self.vault, options_from(settings))
-        self.webhooks.notify = self.deliveries.poke
+        self.webhooks = Webhooks(store, self.clock, self.events, self.vault, self.outbox)
         # Deadlines, recurring charges and housekeeping, each when its time comes.
         self.scheduler = Scheduler(store)
         self.idempotency = Idempotency(store, self.clock, self.vault)
@@ -70,16 +67,6 @@ class Runtime:
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
         self.scheduler.chore(self.tokens.forget_expired)
-        self.sandbox.erasers.update(
-            tokens=tokens_table.erase, customers=customers_table.erase, processor_intents=intents_table.erase
-        )
-        # Webhook endpoints are settings and survive a reset; the deliveries of erased events do
-        # not. They are found through their events, so they go first.
-        self.sandbox.erasers = {
-            "webhook_attempts": webhooks_table.erase_attempts,
-            "webhook_deliveries": webhooks_table.erase_deliveries,
-            **self.sandbox.erasers,
-        }
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -96,7 +83,7 @@ class Runtime:
         await self.store.open()
         await self.tokens.check_vault()
         await self.customers.check_vault()
-        await self.webhooks.start()
+        await self.outbox.start()
         await self.deliveries.start()
         await self.scheduler.start()
 

@@ -9,8 +9,10 @@ import falcon
 import falcon.asgi
 
 from komoju_server.api.responses import send
+from komoju_server.domain import idempotency
 from komoju_server.domain.errors import ApiError
-from komoju_server.store import StoreUnavailable
+from komoju_server.store import Conflict, StoreUnavailable
+from komoju_server.store import idempotency as idempotency_table
 
 log = logging.getLogger("komoju_server")
 
@@ -58,6 +60,15 @@ async def unexpected(req: falcon.asgi.Request, resp: falcon.asgi.Response, error
     send(resp, ApiError("internal_server_error").body(), 500)
 
 
+async def conflict(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: Conflict, params: Any) -> None:
+    if error.write.label == idempotency_table.ANSWER_LABEL:
+        # The key was taken over while this request ran (its lease ran out): its change rolled
+        # back, and the request that took the key over is the one that counts.
+        send(resp, idempotency.conflict().body(), 409)
+        return
+    await unexpected(req, resp, error, params)
+
+
 def _where(error: Exception) -> str:
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
@@ -72,3 +83,4 @@ def install(app: falcon.asgi.App) -> None:
     app.add_error_handler(falcon.HTTPError, http_error)
     app.add_error_handler(ApiError, api_error)
     app.add_error_handler(StoreUnavailable, store_unavailable)
+    app.add_error_handler(Conflict, conflict)

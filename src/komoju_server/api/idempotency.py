@@ -4,6 +4,10 @@ Runs after authentication (it needs the caller) and before the responder. It rea
 itself, to fingerprint the request, and leaves it on `req.context.raw_body` for the
 responder. A replayed answer is the stored status and body, byte for byte, with the
 `Idempotent-Replayed: true` header added (this server's extension, to tell a replay apart).
+
+A request that changes something stores its answer in its change's unit of work
+(`services.answers`); the middleware stores the answers of the others once they are sent,
+and makes sure that what is sent is what is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from komoju_server.api.requests import MAX_BODY
 from komoju_server.api.responses import JSON
 from komoju_server.domain import idempotency
 from komoju_server.domain.errors import ApiError
+from komoju_server.services import answers
 from komoju_server.services.idempotency import Idempotency, Replay
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -57,13 +62,25 @@ class IdempotencyMiddleware:
             resp.set_header(REPLAYED_HEADER, "true")
             resp.complete = True
             return
-        req.context.idempotency = outcome
+        req.context.idempotency = answers.serving(outcome)
 
     async def process_response(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, req_succeeded: bool
     ) -> None:
-        ticket = getattr(req.context, "idempotency", None)
-        if ticket is None:
+        serving: answers.Serving | None = getattr(req.context, "idempotency", None)
+        if serving is None:
             return
         req.context.idempotency = None
-        await self._service.finish(ticket, resp.status_code, resp.data or b"")
+        answers.served()
+        response = (resp.status_code, bytes(resp.data or b""))
+        if serving.answered == response:
+            return  # stored in the unit of work of the change it answers
+        # Errors, reads and answers that changed nothing are stored now, in a unit of their own.
+        if await self._service.finish(serving.ticket, *response) or serving.answered is None:
+            return
+        # The claim already holds an answer: a unit committed with one, and then the request
+        # answered differently. What is stored is what happened: answer that, as a replay would.
+        stored = await self._service.stored_answer(serving.ticket)
+        if stored is not None:
+            resp.status, resp.data = stored
+            resp.content_type = JSON

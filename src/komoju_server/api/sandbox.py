@@ -19,16 +19,11 @@ import falcon.asgi
 
 from komoju_server.api import requests
 from komoju_server.api.responses import send
-from komoju_server.domain.clock import iso
 from komoju_server.domain.errors import ApiError
 from komoju_server.runtime import Runtime
-from komoju_server.services.sandbox import Sandbox
+from komoju_server.services.sandbox import Sandbox, clock_body, maintenance_body
 
 SANDBOX = "/sandbox"
-
-
-def clock_body(now: int, offset: int) -> dict[str, Any]:
-    return {"resource": "sandbox_clock", "now": iso(now), "offset": offset}
 
 
 class PaymentControl:
@@ -79,7 +74,7 @@ class Maintenance:
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await requests.body(req)
         enabled = await self._rt.sandbox.set_maintenance(req.context.caller, body)
-        send(resp, {"resource": "sandbox_maintenance", "enabled": enabled})
+        send(resp, maintenance_body(enabled))
 
 
 class MaintenanceMiddleware:

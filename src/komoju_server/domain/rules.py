@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from komoju_server.domain.cards import luhn
 from komoju_server.domain.errors import invalid
 
 Rule = Callable[[Any, str], Any]
@@ -144,18 +145,6 @@ def card_number(value: Any, param: str) -> str:
     if not _ascii_digits(clean) or not 12 <= len(clean) <= 19 or not luhn(clean):
         raise invalid(param)
     return clean
-
-
-def luhn(number: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        d = int(char)
-        if index % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def verification_value(value: Any, param: str) -> str:

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from komoju_server.domain import cards
 from komoju_server.domain.errors import ApiError
 from komoju_server.methods import Family
 from komoju_server.processors import test_inputs
@@ -96,7 +97,7 @@ class SandboxProcessor:
 
     def _card(self, request: ChargeRequest) -> PaymentResult:
         number = request.details["number"]
-        brand, failure = test_inputs.CARDS.get(number, (test_inputs.card_brand(number), None))
+        brand, failure = test_inputs.CARDS.get(number, (cards.card_brand(number), None))
         if failure:
             raise ApiError(failure)
         status = "captured" if request.capture else "authorized"

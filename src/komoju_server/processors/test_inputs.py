@@ -27,15 +27,6 @@ CARDS: dict[str, tuple[str, str | None]] = {
     "4123111111111075": ("visa", "other_invalid"),  # the current catalogue's "Invalid card"
 }
 
-# Brand by leading digits, for Luhn-valid numbers outside the catalogue (they succeed).
-BRAND_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("34", "37"), "american_express"),
-    (("300", "301", "302", "303", "304", "305", "36", "38"), "diners_club"),
-    (tuple(str(n) for n in range(3528, 3590)), "jcb"),
-    (tuple(str(n) for n in range(51, 56)) + tuple(str(n) for n in range(2221, 2721)), "master"),
-    (("4",), "visa"),
-)
-
 PREPAID_BALANCE = 2000
 PREPAID_GOOD = "1111111111111111"
 # prepaid number -> error code, per method (BitCash has no "used" card and declines on ...113)
@@ -75,9 +66,3 @@ SCENARIOS = frozenset(
     }
 )
 
-
-def card_brand(number: str) -> str:
-    for prefixes, brand in BRAND_PREFIXES:
-        if number.startswith(prefixes):
-            return brand
-    return "unknown"

@@ -14,13 +14,15 @@ from typing import Any
 
 from komoju_server.domain import ids, params, rules
 from komoju_server.domain.caller import Caller
+from komoju_server.domain.cards import card_brand
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.methods import Family, Method, method_of
-from komoju_server.processors.test_inputs import card_brand
+from komoju_server.services import answers
+from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
-from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
+from komoju_server.services.locks import KeyedLocks
 from komoju_server.services.payments import Resolved
 from komoju_server.services.tokens import PARAM, Tokens, check_opens, currency_for, public_details
 from komoju_server.store import Conflict, Store, Write, listing
@@ -29,7 +31,8 @@ from komoju_server.store.vault import LazyVault, Vault, VaultError
 
 log = logging.getLogger("komoju_server")
 
-MAX_ATTEMPTS = 8
+# A change that lost the race for its customer: read it again and start over.
+RETRY_ON = (table.UPDATE_LABEL, table.DELETE_LABEL)
 # Details good for one payment only: a customer never keeps them.
 NEVER_KEPT = frozenset({"verification_value"})
 
@@ -115,6 +118,7 @@ class Customers:
             table.insert(customer, sealed),
             *resolved.writes,
             *self._events.record(caller, "customer.created", customer.to_api(), now),
+            *answers.writes_for(200, customer.to_api()),
         ]
         await self._run(unit, resolved.writes)
         return customer
@@ -157,18 +161,13 @@ class Customers:
         self, caller: Caller, customer_id: str, write: Callable[[Customer, int], Awaitable[None]]
     ) -> Customer:
         """Read, decide and write if unchanged; start over when another request got there first."""
-        async with self._locks.hold(customer_id):
-            for _ in range(MAX_ATTEMPTS):
-                customer = await self.get(caller, customer_id)
-                now = await self._clock.now(caller)
-                try:
-                    await write(customer, now)
-                except Conflict as conflict:
-                    if conflict.write.label in (table.UPDATE_LABEL, table.DELETE_LABEL):
-                        continue
-                    raise
-                return customer
-        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+        async def attempt() -> Customer:
+            customer = await self.get(caller, customer_id)
+            await write(customer, await self._clock.now(caller))
+            return customer
+
+        return await change(self._locks, customer_id, attempt, RETRY_ON)
 
     async def _run(self, unit: list[Write], token_writes: list[Write]) -> None:
         try:

@@ -28,17 +28,17 @@ def build(event_type: str, data: dict[str, Any], created_at: int, reason: str | 
 
 
 class Events:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, fanout: Fanout | None = None) -> None:
         self._store = store
-        self.fanout: Fanout | None = None
+        self._fanout = fanout  # None: events go nowhere (tests of services without webhooks)
 
     def record(
         self, caller: Caller, event_type: str, data: dict[str, Any], now: int, extra_urls: list[str] | None = None
     ) -> list[Write]:
         event = build(event_type, data, now)
         writes = table.insert(event, caller.merchant_id, caller.mode, now)
-        if self.fanout is not None:
-            writes += self.fanout(event, caller.merchant_id, caller.mode, extra_urls or [])
+        if self._fanout is not None:
+            writes += self._fanout(event, caller.merchant_id, caller.mode, extra_urls or [])
         return writes
 
     async def get(self, caller: Caller, event_id: str) -> dict[str, Any]:

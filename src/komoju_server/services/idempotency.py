@@ -2,8 +2,9 @@
 
 `begin` either hands back a stored answer, refuses (409 while the first request runs, 422
 for a different request under the same key), or claims the key and returns a `Ticket`.
-`finish` stores the answer under the ticket, or frees the key when the answer invites a
-retry (see `domain.idempotency.keeps`). Claiming is one atomic insert, so of any number of
+A request that changes something stores its answer in the unit of work of the change
+(`services.answers`); otherwise `finish` stores the answer under the ticket, or frees the key
+when the answer invites a retry (see `domain.idempotency.keeps`). Claiming is one atomic insert, so of any number of
 identical requests arriving together exactly one does the work.
 """
 
@@ -30,6 +31,10 @@ class Ticket:
     scope: tuple[str, str]
     key: str
     owner: str
+    # The claim's terms, for writing it afresh with its answer (see `services.answers`).
+    fingerprint: str
+    created_at: int  # merchant's clock
+    expires_at: int  # real time
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,12 @@ class Idempotency:
         for _ in range(MAX_ATTEMPTS):
             now = await self._clock.now(caller)
             real_now = clock.now()
-            terms = (fingerprint, now, real_now + idempotency.LEASE, real_now + idempotency.RETENTION)
+            expires_at = real_now + idempotency.RETENTION
+            terms = (fingerprint, now, real_now + idempotency.LEASE, expires_at)
+            ticket = Ticket(scope, key, owner, fingerprint, now, expires_at)
             try:
                 await self._store.run([table.claim(scope, key, owner, *terms)])
-                return Ticket(scope, key, owner)
+                return ticket
             except Conflict:
                 pass
             held = await table.get(self._store, scope, key)
@@ -78,17 +85,25 @@ class Idempotency:
                 raise idempotency.mismatch()
             try:
                 await self._store.run([table.take_over(scope, key, held.owner, owner, *terms)])
-                return Ticket(scope, key, owner)
+                return ticket
             except Conflict:
                 continue  # someone else took it over first: judge again what they left
         raise idempotency.conflict()
 
-    async def finish(self, ticket: Ticket, status: int, body: bytes) -> None:
+    async def finish(self, ticket: Ticket, status: int, body: bytes) -> bool:
+        """Stores the answer of a request whose answer was not written with its change, or
+        frees the key. False when the claim already holds an answer (committed with its change)
+        or is no longer this request's."""
         if idempotency.keeps(status):
             write = table.answer(ticket.scope, ticket.key, ticket.owner, status, body)
         else:
             write = table.release(ticket.scope, ticket.key, ticket.owner)
-        await self._store.run([write])
+        counts = await self._store.run([write])
+        return counts[0] == 1
+
+    async def stored_answer(self, ticket: Ticket) -> tuple[int, bytes] | None:
+        """The answer stored under the ticket's claim, if any."""
+        return await table.answer_of(self._store, ticket.scope, ticket.key, ticket.owner)
 
     async def purge(self) -> int:
         """Forgets keys past their 24 hours; run by the scheduler."""

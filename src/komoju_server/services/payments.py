@@ -43,10 +43,11 @@ from komoju_server.processors import (
     TopUpRequest,
     Unanswered,
 )
-from komoju_server.services import inputs
+from komoju_server.services import answers, inputs
+from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
-from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
+from komoju_server.services.locks import KeyedLocks
 from komoju_server.store import Conflict, Store, Write, intents, timers
 from komoju_server.store import payments as table
 from komoju_server.store.intents import Intent
@@ -55,7 +56,7 @@ from komoju_server.store.vault import LazyVault, Vault
 
 log = logging.getLogger("komoju_server")
 
-MAX_ATTEMPTS = 8
+UPDATE_PAYMENT = "update payment"  # the conditional write that loses a race
 LIVE_REFUSAL = "Live payments are not enabled on this server: no live processor is configured."
 EVENT_FOR_STATUS = {"authorized": "payment.authorized", "captured": "payment.captured"}
 DEADLINE_TIMER = "payment.deadline"  # the scheduler's timer that expires an unpaid payment
@@ -227,7 +228,7 @@ class Payments:
         result = await processor.charge(request)
         unit, answer = self._new_payment(caller, payment, method, resolved.details, result, recurring)
         try:
-            await self._store.run([*unit, *resolved.writes])
+            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, recurring)])
         except Conflict as conflict:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
@@ -277,6 +278,7 @@ class Payments:
         unit += [
             intents.settle(request.key, intents.SUCCEEDED, _result_json(result)),
             intents.remember_reference(processor.name, result.reference, caller.scope, payment.id),
+            *self._answer(payment, answer, recurring),
         ]
         try:
             await self._store.run(unit)
@@ -313,6 +315,14 @@ class Payments:
         if recurring is not None:
             unit += recurring.writes(payment)
         return unit, answer
+
+    @staticmethod
+    def _answer(payment: Payment, answer: dict[str, Any], recurring: Recurring | None) -> list[Write]:
+        """The idempotent request's answer, in the payment's unit; a subscription's charge is
+        answered by the subscription, which adds its own through `recurring.writes`."""
+        if recurring is not None:
+            return []
+        return answers.writes_for(Created(payment).status_code, answer)
 
     async def _resolve(self, caller: Caller, source: inputs.PaymentSource, now: int) -> Resolved:
         if isinstance(source, inputs.CustomerDetails):
@@ -370,10 +380,9 @@ class Payments:
         """Claim an intent, call the processor once with its key, record the answer."""
         processor = self._processor(caller)
         key = ids.new_id()  # minted once: every retry below claims under it
-        async with self._locks.hold(payment_id):
-            claimed = await self._claim(caller, payment_id, key, plan)
-            result = await self._call(key, _ask(processor, claimed.kind, key, claimed.request, claimed.secrets))
-            return await self._record(caller, payment_id, key, claimed.kind, claimed.request, result)
+        claimed = await self._claim(caller, payment_id, key, plan)
+        result = await self._call(key, _ask(processor, claimed.kind, key, claimed.request, claimed.secrets))
+        return await self._record(caller, payment_id, key, claimed.kind, claimed.request, result)
 
     async def _claim(
         self,
@@ -382,7 +391,7 @@ class Payments:
         key: str,
         plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]],
     ) -> Plan:
-        for _ in range(MAX_ATTEMPTS):
+        async def attempt() -> Plan:
             payment = await self.get(caller, payment_id)
             seen = payment.version
             pending = await intents.pending_for(self._store, payment_id)
@@ -394,35 +403,34 @@ class Payments:
             try:
                 await self._store.run([table.update(payment, seen), claim, *planned.writes])
             except Conflict as conflict:
-                if conflict.write.label == "update payment":
-                    continue
                 if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
                     raise ApiError("invalid_token", "payment_details") from conflict
                 raise
             return planned
-        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+        return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
 
     async def _record(
         self, caller: Caller, payment_id: str, key: str, kind: str, request: dict[str, Any], result: Any
     ) -> Payment:
-        """Applies the processor's answer; a lost race re-reads and applies again, never re-calls."""
-        for _ in range(MAX_ATTEMPTS):
+        """Applies the processor's answer; a lost race re-reads and applies again, never re-calls.
+        Should every attempt lose, the intent stays pending and recovery records it later."""
+
+        async def attempt() -> Payment:
             payment = await self.get(caller, payment_id)
             seen = payment.version
             now = await self._clock.now(caller)
             writes = self._apply(caller, kind, payment, request, result, now)
-            settle = intents.settle(key, intents.SUCCEEDED, _result_json(result))
+            unit = [table.update(payment, seen), intents.settle(key, intents.SUCCEEDED, _result_json(result)), *writes]
             try:
-                await self._store.run([table.update(payment, seen), settle, *writes])
+                await self._store.run([*unit, *answers.writes_for(200, payment.to_api())])
             except Conflict as conflict:
-                if conflict.write.label == "update payment":
-                    continue
                 if conflict.write.label == intents.SETTLE_LABEL:  # recovery recorded it first
                     return await self.get(caller, payment_id)
                 raise
             return payment
-        # Still pending: recovery will ask again with the same key and record it.
-        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+        return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
 
     def _apply(
         self, caller: Caller, kind: str, payment: Payment, request: dict[str, Any], result: Any, now: int
@@ -497,8 +505,7 @@ class Payments:
                     result = await self._call(
                         intent.key, _ask(processor, intent.kind, intent.key, intent.request, secrets)
                     )
-                    async with self._locks.hold(intent.payment_id):
-                        await self._record(caller, intent.payment_id, intent.key, intent.kind, intent.request, result)
+                    await self._record(caller, intent.payment_id, intent.key, intent.kind, intent.request, result)
             except ApiError as error:
                 log.info("intent %s not settled by recovery: %s", intent.key, error.code)
                 continue
@@ -518,22 +525,19 @@ class Payments:
 
         For changes that call no processor. `decide` changes the payment in place and returns
         the writes to go with it. `at` dates the change (the scheduler acts as of a deadline);
-        otherwise it is the merchant's now.
+        otherwise it is the merchant's now. The payment is the answer of an idempotent request.
         """
-        async with self._locks.hold(payment_id):
-            for _ in range(MAX_ATTEMPTS):
-                payment = await self.get(caller, payment_id)
-                seen = payment.version
-                now = at if at is not None else await self._clock.now(caller)
-                extra = await decide(payment, now)
-                try:
-                    await self._store.run([table.update(payment, seen), *extra])
-                except Conflict as conflict:
-                    if conflict.write.label == "update payment":
-                        continue
-                    raise
-                return payment
-        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+        async def attempt() -> Payment:
+            payment = await self.get(caller, payment_id)
+            seen = payment.version
+            now = at if at is not None else await self._clock.now(caller)
+            extra = await decide(payment, now)
+            unit = [table.update(payment, seen), *extra]
+            await self._store.run([*unit, *answers.writes_for(200, payment.to_api())])
+            return payment
+
+        return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
 
     def _event(self, caller: Caller, event_type: str, payment: Payment, now: int) -> list[Write]:
         return self._events.record(caller, event_type, payment.to_api(), now, payment.webhooks)

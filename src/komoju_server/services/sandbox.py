@@ -8,38 +8,34 @@ A live key is refused with 403: none of this may touch live data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 from komoju_server.domain import params, rules
 from komoju_server.domain.caller import Caller
+from komoju_server.domain.clock import iso
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
+from komoju_server.services import answers
 from komoju_server.services.clock import Clock
 from komoju_server.services.payments import Payments
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.store import Store, Write, timers
-from komoju_server.store import events as events_table
-from komoju_server.store import idempotency as idempotency_table
 from komoju_server.store import merchants as merchants_table
-from komoju_server.store import payments as payments_table
-from komoju_server.store import subscriptions as subscriptions_table
+from komoju_server.store.reset import ERASED, Eraser
 
 LIVE_REFUSAL = "The sandbox controls work in test mode only: use a test key."
 MAX_ADVANCE = 366 * 86_400  # one call moves the clock at most a (leap) year
 _TTL = 1.0  # seconds a process trusts what it read of a merchant's maintenance switch
 
-# What a reset erases: every table module holding a merchant's rows contributes its own
-# `erase(merchant_id, mode)` writes, here or through `Sandbox.erasers` (the runtime adds the
-# tables of the other services). Webhook endpoints are settings, not data: they stay.
-Eraser = Callable[[str, str], list[Write]]
-ERASERS: dict[str, Eraser] = {
-    "payments": payments_table.erase,
-    "events": events_table.erase,
-    "subscriptions": subscriptions_table.erase,
-    "timers": timers.erase,
-    "idempotency_keys": idempotency_table.erase,
-}
+
+def clock_body(now: int, offset: int) -> dict[str, Any]:
+    """The answer of the clock's GET and advance: the merchant's time and its lead on real time."""
+    return {"resource": "sandbox_clock", "now": iso(now), "offset": offset}
+
+
+def maintenance_body(enabled: bool) -> dict[str, Any]:
+    return {"resource": "sandbox_maintenance", "enabled": enabled}
 
 
 def seconds(value: Any) -> int:
@@ -56,13 +52,20 @@ def seconds(value: Any) -> int:
 
 
 class Sandbox:
-    def __init__(self, store: Store, clock_: Clock, payments: Payments, scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock_: Clock,
+        payments: Payments,
+        scheduler: Scheduler,
+        erasers: Mapping[str, Eraser] = ERASED,  # what a reset erases: store/reset.py
+    ) -> None:
         self._store = store
         self._clock = clock_
         self._payments = payments
         self._scheduler = scheduler
         self._maintenance: dict[str, tuple[bool, float]] = {}
-        self.erasers = dict(ERASERS)
+        self._erasers = dict(erasers)  # in order: a table's rows go before those they are found through
 
     @staticmethod
     def _check(caller: Caller) -> None:
@@ -94,12 +97,14 @@ class Sandbox:
         await self._store.run([self._clock.advance(caller.merchant_id, step), timers.resync(caller.merchant_id)])
         self._clock.forget(caller.merchant_id)
         now = await self._clock.now(caller)
-        await self._scheduler.fire_through(caller, now)
+        with answers.suspended():  # what falls due is not this request's answer
+            await self._scheduler.fire_through(caller, now)
+        offset = await self._clock.offset(caller.merchant_id)
         # Again: a timer written while the clock moved (a payment created at that very moment,
         # on PostgreSQL) may have read the old offset.
-        await self._store.run([timers.resync(caller.merchant_id)])
+        await self._store.run([timers.resync(caller.merchant_id), *answers.writes_for(200, clock_body(now, offset))])
         self._scheduler.wake()
-        return now, await self._clock.offset(caller.merchant_id)
+        return now, offset
 
     # -- erasing ------------------------------------------------------------------------------
 
@@ -109,13 +114,15 @@ class Sandbox:
         self._check(caller)
         unit: list[Write] = []
         firsts: dict[str, int] = {}
-        for name, erase in self.erasers.items():
+        for name, erase in self._erasers.items():
             firsts[name] = len(unit)
             unit += erase(caller.merchant_id, "test")
         unit += [
             merchants_table.reset_clock(caller.merchant_id),
             merchants_table.set_sandbox_maintenance(caller.merchant_id, False),
         ]
+        # No idempotent answer goes in this unit (services.answers): the answer is the row counts
+        # the unit returns, and the unit erases the merchant's idempotency keys, this one's too.
         counts = await self._store.run(unit)
         self._clock.forget(caller.merchant_id)
         self._maintenance.pop(caller.merchant_id, None)
@@ -129,7 +136,8 @@ class Sandbox:
         if not params.present(body.get("enabled")):
             raise missing("enabled")
         enabled = params.boolean(body.get("enabled"), "enabled", False)
-        await self._store.run([merchants_table.set_sandbox_maintenance(caller.merchant_id, enabled)])
+        switch = merchants_table.set_sandbox_maintenance(caller.merchant_id, enabled)
+        await self._store.run([switch, *answers.writes_for(200, maintenance_body(enabled))])
         self._maintenance[caller.merchant_id] = (enabled, time.monotonic())
         return enabled
 

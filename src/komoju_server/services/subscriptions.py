@@ -18,17 +18,20 @@ from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
 from komoju_server.domain.subscription import ACTIVE, PERIODS, Subscription
 from komoju_server.methods import Family
+from komoju_server.services import answers
+from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.inputs import CustomerDetails, NewPayment
-from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
+from komoju_server.services.locks import KeyedLocks
 from komoju_server.services.payments import Payments, Recurring
 from komoju_server.services.scheduler import Scheduler
-from komoju_server.store import Conflict, Store, Write, listing
+from komoju_server.store import Store, Write, listing
 from komoju_server.store import subscriptions as table
 
 CHARGE_TIMER = "subscription.charge"
-MAX_ATTEMPTS = 8
+# A change or charge that lost the race for its subscription: read it again and start over.
+RETRY_ON = (table.UPDATE_LABEL,)
 CARDS_ONLY = "Subscriptions charge credit cards: this customer's payment details are not a credit card."
 
 
@@ -106,6 +109,8 @@ class Subscriptions:
                 *self._event(caller, "subscription.created", subscription, now),
                 *self._event(caller, "subscription.captured", subscription, now),
                 *self._timer(caller, subscription),
+                # The request's answer is the subscription, not its first charge's payment.
+                *answers.writes_for(200, subscription.to_api()),
             ]
 
         await self._payments.create(
@@ -133,21 +138,18 @@ class Subscriptions:
     async def charge_due(self, caller: Caller, subscription_id: str, at: int) -> int | None:
         """The scheduler's handler: makes the charge (or retry) due by `at`, as of `at`.
         Returns when the subscription next needs charging."""
-        for _ in range(MAX_ATTEMPTS):
+
+        async def attempt() -> int | None:
             subscription = await table.get(self._store, caller.scope, subscription_id)
             if subscription is None:
                 return None
             due = subscription.due_at
             if due is None or due > at:
                 return due
-            try:
-                subscription = await self._charge(caller, subscription, at)
-            except Conflict as conflict:
-                if conflict.write.label == table.UPDATE_LABEL:
-                    continue  # charged, deleted or failed meanwhile by someone else: look again
-                raise
-            return subscription.due_at
-        raise ApiError("conflict", message=BUSY_MESSAGE)
+            # Charged, deleted or failed meanwhile by someone else: `change` looks again.
+            return (await self._charge(caller, subscription, at)).due_at
+
+        return await change(self._locks, subscription_id, attempt, RETRY_ON)
 
     async def _charge(self, caller: Caller, subscription: Subscription, at: int) -> Subscription:
         seen = subscription.version
@@ -186,21 +188,16 @@ class Subscriptions:
     ) -> Subscription:
         """Read, decide, write if unchanged; start over when another change got there first.
         `decide` changes the subscription in place; None leaves it as it is."""
-        async with self._locks.hold(subscription_id):
-            for _ in range(MAX_ATTEMPTS):
-                subscription = await self.get(caller, subscription_id)
-                seen = subscription.version
-                extra = decide(subscription, await self._clock.now(caller))
-                if extra is None:
-                    return subscription
-                try:
-                    await self._store.run([table.update(subscription, seen), *extra])
-                except Conflict as conflict:
-                    if conflict.write.label == table.UPDATE_LABEL:
-                        continue
-                    raise
-                return subscription
-        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+        async def attempt() -> Subscription:
+            subscription = await self.get(caller, subscription_id)
+            seen = subscription.version
+            extra = decide(subscription, await self._clock.now(caller))
+            if extra is not None:
+                await self._store.run([table.update(subscription, seen), *extra])
+            return subscription
+
+        return await change(self._locks, subscription_id, attempt, RETRY_ON)
 
     # -- parts ------------------------------------------------------------------------------------
 

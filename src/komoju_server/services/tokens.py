@@ -16,6 +16,7 @@ from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError, missing
 from komoju_server.domain.token import LIFETIME_SECONDS, Token
 from komoju_server.methods import Method, clean_details, method_of
+from komoju_server.services import answers
 from komoju_server.services.clock import Clock
 from komoju_server.services.payments import Resolved
 from komoju_server.store import Store
@@ -69,7 +70,8 @@ class Tokens:
             expires_at=now + LIFETIME_SECONDS,
             details=public_details(method, details),
         )
-        await self._store.run([table.insert(token, self._vault.seal(details, table.TABLE, token.id))])
+        sealed = self._vault.seal(details, table.TABLE, token.id)
+        await self._store.run([table.insert(token, sealed), *answers.writes_for(200, token.to_api())])
         return token
 
     async def resolve(self, caller: Caller, token_id: Any, param: str, now: int) -> Resolved:
