@@ -73,3 +73,19 @@ def test_an_error_after_no_change_is_still_kept_and_replayed(merchant_api):
     assert first.status_code == 422
     again = merchant_api.post("/customers", json={"email": "a@example.com"}, headers=headers)
     assert (again.status_code, again.content, again.headers[REPLAYED]) == (422, first.content, "true")
+
+
+def test_payments_and_their_actions(merchant_api):
+    paid = twice(merchant_api, "/payments", {"amount": 1000, "currency": "JPY", "payment_details": card()}).json()
+    assert total(merchant_api, "/payments") == 1
+    refunded = twice(merchant_api, f"/payments/{paid['id']}/refund", {"amount": 100}).json()
+    assert refunded["amount_refunded"] == 100 and len(refunded["refunds"]) == 1
+    assert merchant_api.get(f"/payments/{paid['id']}").json()["amount_refunded"] == 100  # refunded once
+    body = {"amount": 1000, "currency": "JPY", "capture": False, "payment_details": card()}
+    authorized = merchant_api.post("/payments", json=body).json()
+    assert twice(merchant_api, f"/payments/{authorized['id']}/capture").json()["status"] == "captured"
+    other = merchant_api.post("/payments", json=body).json()
+    assert twice(merchant_api, f"/payments/{other['id']}/cancel").json()["status"] == "cancelled"
+    types = [event["type"] for event in merchant_api.get("/events", params={"per_page": 100}).json()["data"]]
+    assert types.count("payment.captured") == 2 and types.count("payment.cancelled") == 1
+    assert types.count("payment.refund.created") == 1

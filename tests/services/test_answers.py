@@ -192,3 +192,41 @@ def test_an_answer_given_to_a_lost_attempt_is_withdrawn(tmp_path: Path):
         assert serving.answered == (200, b'{"attempt":2}')
 
     run_with(tmp_path, body)
+
+
+def test_a_payment_and_its_refund_commit_with_their_answers(tmp_path: Path):
+    from komoju_server.methods import clean_details, method_of
+    from komoju_server.processors import Processors
+    from komoju_server.services.inputs import InlineDetails, NewPayment, Refund
+    from komoju_server.services.payments import Payments
+    from komoju_server.services.sources import StoredDetails
+
+    async def body(world: World) -> None:
+        payments = Payments(
+            world.store,  # type: ignore[arg-type]
+            Processors(),
+            world.clock,  # type: ignore[arg-type]
+            Events(world.store),  # type: ignore[arg-type]
+            StoredDetails(world.tokens, world.customers),
+            VAULT,
+        )
+        method = method_of(CARD)
+        new = NewPayment(1000, "JPY", 100, InlineDetails(method, clean_details(method, CARD)))
+        ticket = await world.claim("key-pay")
+        answers.serving(ticket)
+        created = await payments.create(CALLER, new, "http://127.0.0.1:9")
+        (unit,) = [u for u in world.store.units if any(w.label == table.ANSWER_LABEL for w in u)]
+        assert any(w.label == "insert payment" for w in unit)
+        assert await world.stored(ticket) == (200, orjson.dumps(created.answer))
+        answers.served()
+
+        ticket = await world.claim("key-refund")
+        answers.serving(ticket)
+        refunded = await payments.refund(CALLER, created.payment.id, Refund(300))
+        answered = [u for u in world.store.units if any(w.label == table.ANSWER_LABEL for w in u)]
+        assert len(answered) == 2
+        # The refund's answer goes with the unit that records it and settles its intent.
+        assert {"update payment", "settle processor intent"} <= {w.label for w in answered[1]}
+        assert await world.stored(ticket) == (200, orjson.dumps(refunded.to_api()))
+
+    run_with(tmp_path, body)
