@@ -23,6 +23,12 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 16
     vault_key: str | None = None
+    # The live processor (`processors/live.py`): none, or "komoju" with its upstream's settings.
+    live_processor: str | None = None
+    live_processor_url: str | None = None
+    live_processor_key: str | None = None  # the upstream's secret key: best given in the environment
+    live_processor_webhook_secret: str | None = None
+    live_processor_reconcile_every: float = 60.0  # seconds; 0 turns reconcile off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +49,13 @@ class Settings:
             _number(env, "KOMOJU_WEBHOOK_CONCURRENCY", int) or settings.webhook_concurrency
         )
         settings.vault_key = env.get("KOMOJU_VAULT_KEY") or None
+        settings.live_processor = env.get("KOMOJU_LIVE_PROCESSOR") or None
+        settings.live_processor_url = env.get("KOMOJU_LIVE_PROCESSOR_URL") or None
+        settings.live_processor_key = env.get("KOMOJU_LIVE_PROCESSOR_KEY") or None
+        settings.live_processor_webhook_secret = env.get("KOMOJU_LIVE_PROCESSOR_WEBHOOK_SECRET") or None
+        every = _number(env, "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY", float)
+        if every is not None:
+            settings.live_processor_reconcile_every = float(every)
         return settings
 
     def to_env(self) -> dict[str, str]:
@@ -60,6 +73,11 @@ class Settings:
             "KOMOJU_WEBHOOK_TIMEOUT": _text(self.webhook_timeout),
             "KOMOJU_WEBHOOK_CONCURRENCY": str(self.webhook_concurrency),
             "KOMOJU_VAULT_KEY": self.vault_key,
+            "KOMOJU_LIVE_PROCESSOR": self.live_processor,
+            "KOMOJU_LIVE_PROCESSOR_URL": self.live_processor_url,
+            "KOMOJU_LIVE_PROCESSOR_KEY": self.live_processor_key,
+            "KOMOJU_LIVE_PROCESSOR_WEBHOOK_SECRET": self.live_processor_webhook_secret,
+            "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY": repr(self.live_processor_reconcile_every),
         }
         return {k: v for k, v in pairs.items() if v}
 
