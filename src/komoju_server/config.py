@@ -23,6 +23,11 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 16
     vault_key: str | None = None
+    # Processor intents (see services/payments.py): how long a claimed call is its caller's
+    # before recovery asks again (longer than any processor's timeout), and how often
+    # recovery looks. Settings for tests and operators, from the environment only.
+    intent_lease: int = 60
+    intent_recovery_every: float = 5.0
     # The live processor (`processors/live.py`): none, or "komoju" with its upstream's settings.
     live_processor: str | None = None
     live_processor_url: str | None = None
@@ -49,6 +54,9 @@ class Settings:
             _number(env, "KOMOJU_WEBHOOK_CONCURRENCY", int) or settings.webhook_concurrency
         )
         settings.vault_key = env.get("KOMOJU_VAULT_KEY") or None
+        settings.intent_lease = int(_number(env, "KOMOJU_INTENT_LEASE", int) or settings.intent_lease)
+        every = _number(env, "KOMOJU_INTENT_RECOVERY_EVERY", float)
+        settings.intent_recovery_every = float(every or settings.intent_recovery_every)
         settings.live_processor = env.get("KOMOJU_LIVE_PROCESSOR") or None
         settings.live_processor_url = env.get("KOMOJU_LIVE_PROCESSOR_URL") or None
         settings.live_processor_key = env.get("KOMOJU_LIVE_PROCESSOR_KEY") or None
@@ -73,6 +81,8 @@ class Settings:
             "KOMOJU_WEBHOOK_TIMEOUT": _text(self.webhook_timeout),
             "KOMOJU_WEBHOOK_CONCURRENCY": str(self.webhook_concurrency),
             "KOMOJU_VAULT_KEY": self.vault_key,
+            "KOMOJU_INTENT_LEASE": str(self.intent_lease),
+            "KOMOJU_INTENT_RECOVERY_EVERY": _text(self.intent_recovery_every),
             "KOMOJU_LIVE_PROCESSOR": self.live_processor,
             "KOMOJU_LIVE_PROCESSOR_URL": self.live_processor_url,
             "KOMOJU_LIVE_PROCESSOR_KEY": self.live_processor_key,

@@ -24,6 +24,7 @@ from komoju_server.services.upstream import Upstream, UpstreamPayments, lookup_c
 from komoju_server.services.webhooks import Webhooks
 from komoju_server.store import Store, open_store, sqlite_path
 from komoju_server.store import customers as customers_table
+from komoju_server.store import intents as intents_table
 from komoju_server.store import tokens as tokens_table
 from komoju_server.store import webhooks as webhooks_table
 from komoju_server.store.vault import LazyVault, VaultKeyError
@@ -41,7 +42,18 @@ class Runtime:
         self.clock = Clock(store)
         self.events = Events(store)
         self.processors = Processors(live=live_processor(settings))
-        self.payments = Payments(store, self.processors, self.clock, self.events)
+        self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
+        self.tokens = Tokens(store, self.clock, self.vault)
+        self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
+        self.payments = Payments(
+            store,
+            self.processors,
+            self.clock,
+            self.events,
+            StoredDetails(self.tokens, self.customers),
+            self.vault,
+            settings.intent_lease,
+        )
         # A remote live processor's changes (webhooks, reconcile) reach our payments through this.
         live = self.processors.for_mode("live")
         self.upstream = (
@@ -55,10 +67,6 @@ class Runtime:
             if lookup_capable(live)
             else None
         )
-        self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
-        self.tokens = Tokens(store, self.clock, self.vault)
-        self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
-        self.payments.sources = StoredDetails(self.tokens, self.customers)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends them.
         self.webhooks = Webhooks(store, self.clock, self.events, self.vault, settings.webhook_url)
         self.events.fanout = self.webhooks.fanout
@@ -68,6 +76,8 @@ class Runtime:
         self.scheduler = Scheduler(store)
         self.idempotency = Idempotency(store, self.clock, self.vault)
         self.scheduler.chore(self.idempotency.purge)
+        # Processor calls whose caller died or lost the answer are asked again with their key.
+        self.scheduler.chore(self.payments.recover, every=settings.intent_recovery_every)
         self.deadlines = Deadlines(self.payments)
         self.scheduler.handle(DEADLINE_TIMER, self.deadlines.expire_due)
         self.subscriptions = Subscriptions(
@@ -76,7 +86,9 @@ class Runtime:
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
         self.scheduler.chore(self.tokens.forget_expired)
-        self.sandbox.erasers.update(tokens=tokens_table.erase, customers=customers_table.erase)
+        self.sandbox.erasers.update(
+            tokens=tokens_table.erase, customers=customers_table.erase, processor_intents=intents_table.erase
+        )
         # Webhook endpoints are settings and survive a reset; the deliveries of erased events do
         # not. They are found through their events, so they go first.
         self.sandbox.erasers = {

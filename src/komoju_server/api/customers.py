@@ -22,7 +22,7 @@ class CustomerList:
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await requests.body(req)
-        customer = await self._rt.customers.create(req.context.caller, body, scenario(req))
+        customer = await self._rt.customers.create(req.context.caller, body, scenario(self._rt, req))
         send(resp, customer.to_api())
 
 

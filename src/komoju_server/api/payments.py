@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import falcon.asgi
 
-from komoju_server.api import requests
+from komoju_server.api import inputs, requests
 from komoju_server.api.responses import envelope, page_params, send
+from komoju_server.processors.test_inputs import SCENARIO_HEADER
 from komoju_server.runtime import Runtime
-
-SCENARIO_HEADER = "Komoju-Scenario"
 
 
 def base_url(runtime: Runtime, req: falcon.asgi.Request) -> str:
     return (runtime.settings.public_url or req.prefix).rstrip("/")
 
 
-def scenario(req: falcon.asgi.Request) -> str | None:
-    value = req.get_header(SCENARIO_HEADER)
-    if not value or req.context.caller.mode != "test":
-        return None
-    from komoju_server.domain.errors import ApiError
-    from komoju_server.processors.test_inputs import SCENARIOS
-
-    if value not in SCENARIOS:
-        raise ApiError("invalid_parameter", SCENARIO_HEADER)
-    return value
+def scenario(runtime: Runtime, req: falcon.asgi.Request) -> str | None:
+    """The failure a test-mode request asks the sandbox for (`Komoju-Scenario`), checked by it."""
+    return runtime.processors.scenario(req.context.caller.mode, req.get_header(SCENARIO_HEADER))
 
 
 class PaymentList:
@@ -34,12 +26,13 @@ class PaymentList:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         query = requests.query(req)
         number, per_page = page_params(query)
-        total, payments = await self._rt.payments.page(req.context.caller, query, number, per_page)
+        filter_ = inputs.payment_filter(query)
+        total, payments = await self._rt.payments.page(req.context.caller, filter_, number, per_page)
         send(resp, envelope([p.to_api() for p in payments], total, number, per_page))
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        body = await requests.body(req)
-        created = await self._rt.payments.create(req.context.caller, body, base_url(self._rt, req), scenario(req))
+        new = inputs.new_payment(await requests.body(req), scenario(self._rt, req))
+        created = await self._rt.payments.create(req.context.caller, new, base_url(self._rt, req))
         send(resp, created.answer or created.payment.to_api(), created.status_code)
 
 
@@ -51,8 +44,8 @@ class PaymentItem:
         send(resp, (await self._rt.payments.get(req.context.caller, payment_id)).to_api())
 
     async def on_patch(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
-        body = await requests.body(req)
-        updated = await self._rt.payments.update(req.context.caller, payment_id, body, scenario(req))
+        change = inputs.payment_change(await requests.body(req), scenario(self._rt, req))
+        updated = await self._rt.payments.update(req.context.caller, payment_id, change)
         send(resp, updated.payment.to_api(), updated.status_code)
 
 
@@ -70,9 +63,9 @@ class PaymentAction:
         elif self._action == "cancel":
             payment = await service.cancel(caller, payment_id)
         elif self._action == "refund":
-            payment = await service.refund(caller, payment_id, body)
+            payment = await service.refund(caller, payment_id, inputs.refund(body))
         else:
-            payment = await service.refund_request(caller, payment_id, body)
+            payment = await service.refund_request(caller, payment_id, inputs.refund_request(body))
         send(resp, payment.to_api())
 
 

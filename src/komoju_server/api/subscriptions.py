@@ -22,7 +22,8 @@ class SubscriptionList:
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await requests.body(req)
-        created = await self._rt.subscriptions.create(req.context.caller, body, base_url(self._rt, req), scenario(req))
+        caller = req.context.caller
+        created = await self._rt.subscriptions.create(caller, body, base_url(self._rt, req), scenario(self._rt, req))
         send(resp, created.to_api())
 
 

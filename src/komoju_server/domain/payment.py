@@ -89,3 +89,14 @@ class Payment:
 
 
 _FIELDS = tuple(f.name for f in fields(Payment))
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    """What a list of payments is narrowed to; None is no condition."""
+
+    status: str | None = None
+    currency: str | None = None
+    external_order_num: str | None = None
+    start_time: int | None = None
+    end_time: int | None = None

@@ -109,7 +109,8 @@ class SandboxProcessor:
         if kind == "konbini":
             return PaymentResult(
                 request.payment_id,
-                "authorized", {**konbini_slip(request.details["store"], request.details.get("phone")), **instructions}
+                "authorized",
+                {**konbini_slip(request.details["store"], request.details.get("phone")), **instructions},
             )
         if kind == "bank_transfer":
             return PaymentResult(

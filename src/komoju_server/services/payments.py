@@ -1,30 +1,59 @@
 """Payment use cases: create, show, list, update, capture, refund, refund request, cancel.
 
-Each use case reads what it needs, decides with the domain's rules, asks the processor, and
-then writes the payment and its events in one unit of work. Changes to an existing payment
-are conditional on the version that was read; when another request won the race, the use
-case starts over from a fresh read, so two refunds can never take more than the total.
+Each use case reads what it needs, decides with the domain's rules, and writes the payment and
+its events in one unit of work. Changes to an existing payment are conditional on the version
+that was read; when another request won the race, the use case starts over from a fresh read.
+
+A processor is called once per intent (see `processors/base.py`): capture, refund, cancel and
+a prepaid top-up are *claimed* first (an intent row under a fresh idempotency key, written in
+the same unit as a version bump of the payment, so of two racing requests only one claims),
+then the processor is called with that key, then the outcome is *recorded* (the payment, its
+events, and the intent settled, conditional on it being still pending). Retries re-read and
+re-plan; they never call again. A pending intent reserves its amount, so two refunds can never
+take more than the total, at the processor as in the database. An intent left pending (the
+process died, the answer was lost) is settled by `recover`, which asks again with the same key.
+A new payment through a remote processor is claimed the same way; through the sandbox (local,
+stateless) it is one unit, since calling it twice does no harm, and that is the hot path.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
+from typing import Any, Protocol, TypeVar
 
-from komoju_server.domain import clock, ids, money, params, rules, states
+import orjson
+
+from komoju_server.domain import clock, ids, states
 from komoju_server.domain.caller import Caller
-from komoju_server.domain.errors import ApiError, invalid, missing
-from komoju_server.domain.payment import Payment
+from komoju_server.domain.errors import ApiError, invalid
+from komoju_server.domain.payment import Payment, PaymentFilter
 from komoju_server.methods import Family, Method, clean_details, method_of, split_secrets
-from komoju_server.processors import Charge, Outcome, Processor, Processors
+from komoju_server.processors import (
+    CancelRequest,
+    CaptureRequest,
+    ChargeRequest,
+    PaymentResult,
+    Processor,
+    Processors,
+    RefundRequest,
+    RefundResult,
+    TopUpRequest,
+    Unanswered,
+)
+from komoju_server.services import inputs
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
-from komoju_server.store import Conflict, Store, Write, listing, timers
+from komoju_server.store import Conflict, Store, Write, intents, timers
 from komoju_server.store import payments as table
-from komoju_server.store.listing import Condition
+from komoju_server.store.intents import Intent
 from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
+from komoju_server.store.vault import LazyVault
+
+log = logging.getLogger("komoju_server")
 
 MAX_ATTEMPTS = 8
 LIVE_REFUSAL = "Live payments are not enabled on this server: no live processor is configured."
@@ -35,17 +64,12 @@ NOT_COMPLETABLE = (
     "Only konbini, bank transfer, Pay-easy and redirect payments are completed by the customer; "
     "capture a card payment with POST /payments/:id/capture, continue a prepaid one with PATCH /payments/:id."
 )
+INTENT_LEASE = 60  # seconds a claimed intent is its caller's, before recovery may ask again
+SEALED_TABLE = "processor_intents"  # what a sealed intent's secrets are bound to, with its key
+# What a processor reports, as the state table's action that leads there.
+ACTION_FOR_STATUS = {"captured": "capture", "cancelled": "cancel", "expired": "expire", "failed": "fail"}
 
-# The bank details a refund request must carry, and their rules.
-REFUND_REQUEST_FIELDS: tuple[tuple[str, rules.Rule], ...] = (
-    ("customer_name", rules.half_width_kana),
-    ("bank_name", rules.text(64)),
-    ("bank_code", rules.digits(4, 4)),
-    ("branch_name", rules.text(64)),
-    ("branch_number", rules.digits(3, 3)),
-    ("account_type", rules.one_of("ordinary", "checking", "savings")),
-    ("account_number", rules.digits(1, 8)),
-)
+T = TypeVar("T")
 
 
 @dataclass
@@ -78,6 +102,19 @@ class Recurring:
     writes: Callable[[Payment], list[Write]]
 
 
+@dataclass
+class Plan:
+    """A processor call about to be claimed: its kind, the amount it reserves, the request as
+    JSON (what recovery needs to ask again, and recording to apply the answer), the secrets it
+    needs (sealed in the intent), and writes that go with the claim (a token used)."""
+
+    kind: str
+    amount: int
+    request: dict[str, Any]
+    secrets: dict[str, Any] = field(default_factory=dict)
+    writes: list[Write] = field(default_factory=list)
+
+
 class _Unchanged(Exception):
     def __init__(self, payment: Payment) -> None:
         self.payment = payment
@@ -86,18 +123,38 @@ class _Unchanged(Exception):
 @dataclass
 class Created:
     payment: Payment
-    status_code: int
     answer: dict[str, Any] | None = None  # the payment as answered, when already built
+
+    @property
+    def status_code(self) -> int:
+        """202 while a prepaid payment is left pending (short), as KOMOJU answers."""
+        return 202 if self.payment.status == "pending" else 200
 
 
 class Payments:
-    def __init__(self, store: Store, processors: Processors, clock_: Clock, events: Events) -> None:
+    def __init__(
+        self,
+        store: Store,
+        processors: Processors,
+        clock_: Clock,
+        events: Events,
+        sources: DetailsSource,
+        vault: LazyVault,
+        intent_lease: int = INTENT_LEASE,
+    ) -> None:
         self._store = store
         self._processors = processors
         self._clock = clock_
         self._events = events
-        self.sources: DetailsSource | None = None
+        self._sources = sources
+        self._vault = vault
+        self._lease = intent_lease
         self._locks = KeyedLocks()
+
+    @property
+    def sources(self) -> DetailsSource:
+        """Where stored details come from (subscriptions charge their customers' through it)."""
+        return self._sources
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -108,33 +165,22 @@ class Payments:
         return payment
 
     async def page(
-        self, caller: Caller, query: dict[str, Any], number: int, per_page: int
+        self, caller: Caller, filter_: PaymentFilter, number: int, per_page: int
     ) -> tuple[int, list[Payment]]:
-        return await table.page(self._store, caller.scope, list_conditions(query), number, per_page)
+        return await table.page(self._store, caller.scope, filter_, number, per_page)
 
     # -- creating ---------------------------------------------------------------------------
 
     async def create(
-        self,
-        caller: Caller,
-        body: dict[str, Any],
-        base_url: str,
-        scenario: str | None,
-        recurring: Recurring | None = None,
+        self, caller: Caller, new: inputs.NewPayment, base_url: str, recurring: Recurring | None = None
     ) -> Created:
         now = recurring.at if recurring is not None else await self._clock.now(caller)
-        amount_value = body.get("amount")
-        if not params.present(amount_value):
-            raise missing("amount")
-        amount = money.amount(amount_value)
-        currency = money.currency(body.get("currency"))
-        resolved = await self._resolve(caller, body, now)
-        method, details = resolved.method, resolved.details
-        if currency not in method.limits:
+        resolved = await self._resolve(caller, new.source, now)
+        method = resolved.method
+        if new.currency not in method.limits:
             raise ApiError("invalid_currency", "currency")
-        tax = money.tax(body.get("tax"), amount)
-        least, most = method.limits[currency]
-        if not least <= amount + tax <= most:
+        least, most = method.limits[new.currency]
+        if not least <= new.amount + new.tax <= most:
             raise invalid("amount")
         payment = Payment(
             id=ids.new_id(),
@@ -142,44 +188,122 @@ class Payments:
             mode=caller.mode,
             method_type=method.type,
             status="pending",
-            amount=amount,
-            tax=tax,
-            currency=currency,
+            amount=new.amount,
+            tax=new.tax,
+            currency=new.currency,
             created_at=now,
             details={},
             customer=resolved.customer,
-            description=params.text(body.get("description"), "description"),
-            external_order_num=params.text(body.get("external_order_num"), "external_order_num"),
-            metadata=params.metadata(body.get("metadata")),
-            locale=params.locale(body.get("locale")),
-            return_url=params.url(body.get("return_url"), "return_url"),
-            cancel_url=params.url(body.get("cancel_url"), "cancel_url"),
-            fraud_details=params.fraud_details(body.get("fraud_details")),
-            capture=params.boolean(body.get("capture"), "capture", True),
-            webhooks=_webhook_urls(body.get("webhooks")),
+            description=new.description,
+            external_order_num=new.external_order_num,
+            metadata=dict(new.metadata),
+            locale=new.locale,
+            return_url=new.return_url,
+            cancel_url=new.cancel_url,
+            fraud_details=new.fraud_details,
+            capture=new.capture,
+            webhooks=list(new.webhooks),
             subscription=recurring.subscription if recurring is not None else None,
         )
         processor = self._processor(caller)
-        outcome = await processor.charge(
-            Charge(
-                payment.id,
-                method,
-                details,
-                payment.total,
-                currency,
-                payment.capture,
-                now,
-                base_url,
-                payment.locale,
-                scenario or resolved.scenario,
-            )
+        request = ChargeRequest(
+            key=ids.new_id(),
+            payment_id=payment.id,
+            method=method,
+            details=resolved.details,
+            amount=payment.amount,
+            tax=payment.tax,
+            currency=payment.currency,
+            capture=payment.capture,
+            created_at=now,
+            base_url=base_url,
+            locale=payment.locale,
+            external_order_num=payment.external_order_num,
+            return_url=payment.return_url,
+            scenario=new.scenario or resolved.scenario,
         )
-        payment.status = outcome.status
-        payment.details = public_details(method, details, outcome)
-        payment.payment_deadline = deadline(method, details, now)
+        if processor.remote:
+            return await self._charge_remotely(caller, processor, payment, request, resolved, recurring)
+        result = await processor.charge(request)
+        unit, answer = self._new_payment(caller, payment, method, resolved.details, result, recurring)
+        try:
+            await self._store.run([*unit, *resolved.writes])
+        except Conflict as conflict:
+            if conflict.write in resolved.writes:  # the token was used by a concurrent request
+                raise ApiError("invalid_token", "payment_details") from conflict
+            raise
+        return Created(payment, answer)
+
+    async def _charge_remotely(
+        self,
+        caller: Caller,
+        processor: Processor,
+        payment: Payment,
+        request: ChargeRequest,
+        resolved: Resolved,
+        recurring: Recurring | None,
+    ) -> Created:
+        """Claim, call, record. The token is used at the claim, so two requests can never both
+        charge it; the details are sealed in the intent so recovery can ask again."""
+        claim = self._claim_write(
+            caller.scope,
+            payment.id,
+            request.key,
+            "charge",
+            payment.total,
+            _charge_json(request, payment),
+            dict(request.details),
+            request.created_at,
+        )
+        try:
+            await self._store.run([claim, *resolved.writes])
+        except Conflict as conflict:
+            if conflict.write in resolved.writes:
+                raise ApiError("invalid_token", "payment_details") from conflict
+            raise
+        result = await self._call(request.key, processor.charge(request))
+        return await self._record_charge(caller, processor, payment, request, result, recurring)
+
+    async def _record_charge(
+        self,
+        caller: Caller,
+        processor: Processor,
+        payment: Payment,
+        request: ChargeRequest,
+        result: PaymentResult,
+        recurring: Recurring | None,
+    ) -> Created:
+        unit, answer = self._new_payment(caller, payment, request.method, request.details, result, recurring)
+        unit += [
+            intents.settle(request.key, intents.SUCCEEDED, _result_json(result)),
+            intents.remember_reference(processor.name, result.reference, caller.scope, payment.id),
+        ]
+        try:
+            await self._store.run(unit)
+        except Conflict as conflict:
+            if conflict.write.label != intents.SETTLE_LABEL:
+                raise
+            return Created(await self.get(caller, payment.id))  # recovery recorded it first
+        return Created(payment, answer)
+
+    def _new_payment(
+        self,
+        caller: Caller,
+        payment: Payment,
+        method: Method,
+        details: Any,
+        result: PaymentResult,
+        recurring: Recurring | None,
+    ) -> tuple[list[Write], dict[str, Any]]:
+        """The unit that stores a payment the processor made, with its deadline timer and event."""
+        now = payment.created_at
+        payment.status = result.status
+        payment.reference = result.reference
+        payment.details = public_details(method, dict(details), result.details)
+        payment.payment_deadline = result.payment_deadline or deadline(method, details, now)
         if payment.status == "captured":
             payment.captured_at = now
-        unit = [*table.insert(payment), *resolved.writes]
+        unit = [*table.insert(payment)]
         if payment.payment_deadline is not None and states.allowed("expire", payment.status):
             # Unpaid past its deadline, it expires: the scheduler's reminder, one second after.
             unit.append(timers.set_(DEADLINE_TIMER, payment.id, *caller.scope, payment.payment_deadline + 1))
@@ -188,37 +312,198 @@ class Payments:
             unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], answer, now, payment.webhooks)
         if recurring is not None:
             unit += recurring.writes(payment)
-        try:
-            await self._store.run(unit)
-        except Conflict as conflict:
-            if conflict.write in resolved.writes:  # the token was used by a concurrent request
-                raise ApiError("invalid_token", "payment_details") from conflict
-            raise
-        return Created(payment, 202 if payment.status == "pending" else 200, answer)
+        return unit, answer
 
-    async def _resolve(self, caller: Caller, body: dict[str, Any], now: int) -> Resolved:
-        details = body.get("payment_details")
-        customer = body.get("customer")
-        if params.present(details) and params.present(customer):
-            raise ApiError("invalid_parameter", "customer", message="Give either payment_details or customer, not both")
-        if params.present(customer):
-            if not isinstance(customer, str) or self.sources is None:
-                raise invalid("customer")
-            return await self.sources.from_customer(caller, customer, now)
-        if not params.present(details):
-            raise missing("payment_details")
-        if isinstance(details, str):
-            if self.sources is None:
-                raise ApiError("invalid_token", "payment_details")
-            return await self.sources.from_token(caller, details, "payment_details", now)
-        method = method_of(details)
-        return Resolved(method, clean_details(method, details), [])
+    async def _resolve(self, caller: Caller, source: inputs.PaymentSource, now: int) -> Resolved:
+        if isinstance(source, inputs.CustomerDetails):
+            return await self._sources.from_customer(caller, source.customer_id, now)
+        if isinstance(source, inputs.TokenDetails):
+            return await self._sources.from_token(caller, source.token_id, "payment_details", now)
+        return Resolved(source.method, source.details, [])
 
     def _processor(self, caller: Caller) -> Processor:
         processor = self._processors.for_mode(caller.mode)
         if processor is None:
             raise ApiError("forbidden", message=LIVE_REFUSAL)
         return processor
+
+    # -- calling a processor once per intent ------------------------------------------------
+
+    def _claim_write(
+        self,
+        scope: tuple[str, str],
+        payment_id: str,
+        key: str,
+        kind: str,
+        amount: int,
+        request: dict[str, Any],
+        secrets: dict[str, Any],
+        now: int,
+    ) -> Write:
+        sealed = self._vault.seal(secrets, SEALED_TABLE, key) if secrets else None
+        lease_until = clock.now() + self._lease
+        return intents.claim(key, scope, payment_id, kind, amount, request, lease_until, now, sealed)
+
+    async def _call(self, key: str, call: Awaitable[T]) -> T:
+        """The processor's answer; a refusal settles the intent failed and is answered as it is;
+        no usable answer is 502 bad_gateway, the intent left pending when it may have arrived."""
+        try:
+            return await call
+        except ApiError as refused:
+            await self._settle_failed(key, refused.code)
+            raise
+        except Unanswered as lost:
+            log.warning("processor unanswered (%s) for intent %s", lost.reason, key)
+            if not lost.sent:
+                await self._settle_failed(key, "unreachable")
+            raise ApiError("bad_gateway") from None
+
+    async def _settle_failed(self, key: str, reason: str) -> None:
+        try:
+            await self._store.run([intents.settle(key, intents.FAILED, {"error": reason})])
+        except Conflict:
+            pass  # recovery settled it meanwhile
+
+    async def _act(
+        self, caller: Caller, payment_id: str, plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]]
+    ) -> Payment:
+        """Claim an intent, call the processor once with its key, record the answer."""
+        processor = self._processor(caller)
+        key = ids.new_id()  # minted once: every retry below claims under it
+        async with self._locks.hold(payment_id):
+            claimed = await self._claim(caller, payment_id, key, plan)
+            result = await self._call(key, _ask(processor, claimed.kind, key, claimed.request, claimed.secrets))
+            return await self._record(caller, payment_id, key, claimed.kind, claimed.request, result)
+
+    async def _claim(
+        self,
+        caller: Caller,
+        payment_id: str,
+        key: str,
+        plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]],
+    ) -> Plan:
+        for _ in range(MAX_ATTEMPTS):
+            payment = await self.get(caller, payment_id)
+            seen = payment.version
+            pending = await intents.pending_for(self._store, payment_id)
+            now = await self._clock.now(caller)
+            planned = await plan(payment, pending, now)
+            claim = self._claim_write(
+                caller.scope, payment_id, key, planned.kind, planned.amount, planned.request, planned.secrets, now
+            )
+            try:
+                await self._store.run([table.update(payment, seen), claim, *planned.writes])
+            except Conflict as conflict:
+                if conflict.write.label == "update payment":
+                    continue
+                if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
+                    raise ApiError("invalid_token", "payment_details") from conflict
+                raise
+            return planned
+        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+    async def _record(
+        self, caller: Caller, payment_id: str, key: str, kind: str, request: dict[str, Any], result: Any
+    ) -> Payment:
+        """Applies the processor's answer; a lost race re-reads and applies again, never re-calls."""
+        for _ in range(MAX_ATTEMPTS):
+            payment = await self.get(caller, payment_id)
+            seen = payment.version
+            now = await self._clock.now(caller)
+            writes = self._apply(caller, kind, payment, request, result, now)
+            settle = intents.settle(key, intents.SUCCEEDED, _result_json(result))
+            try:
+                await self._store.run([table.update(payment, seen), settle, *writes])
+            except Conflict as conflict:
+                if conflict.write.label == "update payment":
+                    continue
+                if conflict.write.label == intents.SETTLE_LABEL:  # recovery recorded it first
+                    return await self.get(caller, payment_id)
+                raise
+            return payment
+        # Still pending: recovery will ask again with the same key and record it.
+        raise ApiError("conflict", message=BUSY_MESSAGE)
+
+    def _apply(
+        self, caller: Caller, kind: str, payment: Payment, request: dict[str, Any], result: Any, now: int
+    ) -> list[Write]:
+        if kind == "refund":
+            return self._apply_refund(caller, payment, request, result, now)
+        assert isinstance(result, PaymentResult)
+        if kind == "top_up":
+            change = request.get("change") or {}
+            if "description" in change:
+                payment.description = change["description"]
+            if "metadata" in change:
+                payment.metadata = change["metadata"]
+            method = method_of({"type": payment.method_type})
+            shown = {k: v for k, v in result.details.items() if k in method.shows}
+            payment.details = {**payment.details, **shown}
+        if _move(payment, result.status):
+            if payment.status == "captured":
+                payment.captured_at = now
+            return self._event(caller, f"payment.{payment.status}", payment, now)
+        return self._event(caller, "payment.updated", payment, now)
+
+    def _apply_refund(
+        self, caller: Caller, payment: Payment, request: dict[str, Any], result: RefundResult, now: int
+    ) -> list[Write]:
+        refund_id = request["refund_id"]
+        payment.refunds = [
+            *payment.refunds,
+            {
+                "id": refund_id,
+                "resource": "refund",
+                "amount": result.amount,
+                "currency": payment.currency,
+                "payment": payment.id,
+                "description": request.get("description"),
+                "created_at": clock.iso(now),
+                "chargeback": False,
+            },
+        ]
+        payment.refund_references = {**payment.refund_references, refund_id: result.reference}
+        payment.amount_refunded += result.amount
+        full = payment.amount_refunded >= payment.total
+        if states.allowed("refund", payment.status):
+            payment.status = states.apply("refund" if full else "refund_partially", payment.status)
+        writes = self._event(caller, "payment.refund.created", payment, now)
+        if full:
+            writes += self._event(caller, "payment.refunded", payment, now)
+        return writes
+
+    async def recover(self) -> int:
+        """Settles intents left pending past their lease (their process died, or the answer was
+        lost): asks the processor again with the same key, and records what it answers.
+        Returns how many were settled."""
+        settled = 0
+        real_now = clock.now()
+        for intent in await intents.overdue(self._store, real_now):
+            processor = self._processors.for_mode(intent.mode)
+            if processor is None:
+                continue
+            try:
+                await self._store.run([intents.extend(intent.key, real_now + self._lease, intent.lease_until)])
+            except Conflict:
+                continue  # another process is recovering it
+            secrets = self._vault.open(intent.sealed, SEALED_TABLE, intent.key) if intent.sealed else {}
+            caller = Caller(intent.merchant_id, intent.mode, "secret")  # type: ignore[arg-type]
+            try:
+                if intent.kind == "charge":
+                    request, payment = _charge_from_json(intent, secrets)
+                    result = await self._call(intent.key, processor.charge(request))
+                    await self._record_charge(caller, processor, payment, request, result, None)
+                else:
+                    result = await self._call(
+                        intent.key, _ask(processor, intent.kind, intent.key, intent.request, secrets)
+                    )
+                    async with self._locks.hold(intent.payment_id):
+                        await self._record(caller, intent.payment_id, intent.key, intent.kind, intent.request, result)
+            except ApiError as error:
+                log.info("intent %s not settled by recovery: %s", intent.key, error.code)
+                continue
+            settled += 1
+        return settled
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -231,8 +516,9 @@ class Payments:
     ) -> Payment:
         """Read, decide, write if unchanged; start over when another request got there first.
 
-        `decide` changes the payment in place and returns the writes to go with it. `at` dates
-        the change (the scheduler acts as of a deadline); otherwise it is the merchant's now.
+        For changes that call no processor. `decide` changes the payment in place and returns
+        the writes to go with it. `at` dates the change (the scheduler acts as of a deadline);
+        otherwise it is the merchant's now.
         """
         async with self._locks.hold(payment_id):
             for _ in range(MAX_ATTEMPTS):
@@ -245,8 +531,6 @@ class Payments:
                 except Conflict as conflict:
                     if conflict.write.label == "update payment":
                         continue
-                    if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
-                        raise ApiError("invalid_token", "payment_details") from conflict
                     raise
                 return payment
         raise ApiError("conflict", message=BUSY_MESSAGE)
@@ -254,66 +538,94 @@ class Payments:
     def _event(self, caller: Caller, event_type: str, payment: Payment, now: int) -> list[Write]:
         return self._events.record(caller, event_type, payment.to_api(), now, payment.webhooks)
 
-    async def update(self, caller: Caller, payment_id: str, body: dict[str, Any], scenario: str | None) -> Created:
+    async def update(self, caller: Caller, payment_id: str, change: inputs.PaymentChange) -> Created:
+        if change.top_up is not None:
+            return Created(await self._top_up(caller, payment_id, change))
+
         async def decide(payment: Payment, now: int) -> list[Write]:
-            if "description" in body:
-                payment.description = params.text(body.get("description"), "description")
-            if "metadata" in body:
-                payment.metadata = params.metadata(body.get("metadata"))
-            if not params.present(body.get("payment_details")):
-                return self._event(caller, "payment.updated", payment, now)
-            return await self._top_up(caller, payment, body["payment_details"], scenario, now)
+            if change.set_description:
+                payment.description = change.description
+            if change.metadata is not None:
+                payment.metadata = change.metadata
+            return self._event(caller, "payment.updated", payment, now)
 
-        payment = await self._change(caller, payment_id, decide)
-        return Created(payment, 202 if payment.status == "pending" else 200)
+        return Created(await self._change(caller, payment_id, decide))
 
-    async def _top_up(self, caller: Caller, payment: Payment, raw: Any, scenario: str | None, now: int) -> list[Write]:
+    async def _top_up(self, caller: Caller, payment_id: str, change: inputs.PaymentChange) -> Payment:
         """Another prepaid card for a payment that was short."""
-        method = method_of({"type": payment.method_type})
-        if payment.status != "pending" or not method.continuable or _past_deadline(payment, now):
-            raise invalid("payment_details")
-        writes: list[Write] = []
-        if isinstance(raw, str):
-            if self.sources is None:
-                raise ApiError("invalid_token", "payment_details")
-            resolved = await self.sources.from_token(caller, raw, "payment_details", now)
-            details, writes = resolved.details, resolved.writes
-            if resolved.method.type != method.type:
-                raise invalid("payment_details[type]")
-        else:
-            if isinstance(raw, dict) and not raw.get("type"):
-                raw = {**raw, "type": method.type}
-            if method_of(raw).type != method.type:
-                raise invalid("payment_details[type]")
-            details = clean_details(method, raw)
-        outcome = await self._processor(caller).top_up(payment, details, scenario)
-        payment.details = {**payment.details, **{k: v for k, v in outcome.details.items() if k in method.shows}}
-        payment.status = states.apply("capture", payment.status) if outcome.status == "captured" else payment.status
-        if payment.status == "captured":
-            payment.captured_at = now
-            return writes + self._event(caller, "payment.captured", payment, now)
-        return writes + self._event(caller, "payment.updated", payment, now)
+
+        async def plan(payment: Payment, pending: list[Intent], now: int) -> Plan:
+            method = method_of({"type": payment.method_type})
+            if payment.status != "pending" or not method.continuable or _past_deadline(payment, now) or pending:
+                raise invalid("payment_details")
+            raw = change.top_up
+            writes: list[Write] = []
+            if isinstance(raw, str):
+                resolved = await self._sources.from_token(caller, raw, "payment_details", now)
+                details, writes = resolved.details, resolved.writes
+                if resolved.method.type != method.type:
+                    raise invalid("payment_details[type]")
+            else:
+                assert isinstance(raw, dict)
+                if not raw.get("type"):
+                    raw = {**raw, "type": method.type}
+                if method_of(raw).type != method.type:
+                    raise invalid("payment_details[type]")
+                details = clean_details(method, raw)
+            edits: dict[str, Any] = {}
+            if change.set_description:
+                edits["description"] = change.description
+            if change.metadata is not None:
+                edits["metadata"] = change.metadata
+            request = {
+                "reference": payment.reference or payment.id,
+                "payment_id": payment.id,
+                "method": method.type,
+                "total": payment.total,
+                "cards_used": list(payment.details.get("prepaid_cards") or []),
+                "scenario": change.scenario,
+                "change": edits,
+            }
+            return Plan("top_up", 0, request, secrets=details, writes=writes)
+
+        return await self._act(caller, payment_id, plan)
 
     async def capture(self, caller: Caller, payment_id: str) -> Payment:
-        async def decide(payment: Payment, now: int) -> list[Write]:
+        async def plan(payment: Payment, pending: list[Intent], now: int) -> Plan:
             card = method_of({"type": payment.method_type}).family is Family.CARD
             # Past its deadline an authorization has lapsed, even before the scheduler marks it.
-            if not card or payment.status != "authorized" or _past_deadline(payment, now):
+            if not card or payment.status != "authorized" or _past_deadline(payment, now) or _moving(pending):
                 raise ApiError("not_capturable")
-            await self._processor(caller).capture(payment)
-            payment.status = states.apply("capture", payment.status)
-            payment.captured_at = now
-            return self._event(caller, "payment.captured", payment, now)
+            return Plan(
+                "capture", payment.total, {"reference": payment.reference or payment.id, "amount": payment.total}
+            )
 
-        return await self._change(caller, payment_id, decide)
+        return await self._act(caller, payment_id, plan)
 
     async def cancel(self, caller: Caller, payment_id: str) -> Payment:
-        async def decide(payment: Payment, now: int) -> list[Write]:
-            payment.status = states.apply("cancel", payment.status)
-            await self._processor(caller).cancel(payment)
-            return self._event(caller, "payment.cancelled", payment, now)
+        async def plan(payment: Payment, pending: list[Intent], now: int) -> Plan:
+            if not states.allowed("cancel", payment.status) or _moving(pending):
+                raise ApiError("not_cancellable")
+            return Plan("cancel", 0, {"reference": payment.reference or payment.id})
 
-        return await self._change(caller, payment_id, decide)
+        return await self._act(caller, payment_id, plan)
+
+    async def refund(self, caller: Caller, payment_id: str, refund: inputs.Refund) -> Payment:
+        async def plan(payment: Payment, pending: list[Intent], now: int) -> Plan:
+            method = method_of({"type": payment.method_type})
+            if not method.refundable or payment.status != "captured":
+                raise ApiError("not_refundable")
+            reserved = sum(intent.amount for intent in pending if intent.kind == "refund")
+            amount = _refund_amount(refund.amount, payment, already=reserved)
+            request = {
+                "reference": payment.reference or payment.id,
+                "amount": amount,
+                "description": refund.description,
+                "refund_id": ids.new_id(),
+            }
+            return Plan("refund", amount, request)
+
+        return await self._act(caller, payment_id, plan)
 
     async def expire(self, caller: Caller, payment_id: str, at: int) -> Payment:
         """The deadline passed unpaid: an open payment whose payment_deadline is before `at`
@@ -354,88 +666,108 @@ class Payments:
 
         return await self._change(caller, payment_id, decide)
 
-    async def refund(self, caller: Caller, payment_id: str, body: dict[str, Any]) -> Payment:
-        async def decide(payment: Payment, now: int) -> list[Write]:
-            method = method_of({"type": payment.method_type})
-            if not method.refundable or payment.status != "captured":
-                raise ApiError("not_refundable")
-            amount = _refund_amount(body.get("amount"), payment)
-            description = params.text(body.get("description"), "description")  # checked before money moves
-            await self._processor(caller).refund(payment, amount)
-            payment.refunds = [
-                *payment.refunds,
-                {
-                    "id": ids.new_id(),
-                    "resource": "refund",
-                    "amount": amount,
-                    "currency": payment.currency,
-                    "payment": payment.id,
-                    "description": description,
-                    "created_at": clock.iso(now),
-                    "chargeback": False,
-                },
-            ]
-            payment.amount_refunded += amount
-            full = payment.amount_refunded == payment.total
-            payment.status = states.apply("refund" if full else "refund_partially", payment.status)
-            writes = self._event(caller, "payment.refund.created", payment, now)
-            if full:
-                writes += self._event(caller, "payment.refunded", payment, now)
-            return writes
-
-        return await self._change(caller, payment_id, decide)
-
-    async def refund_request(self, caller: Caller, payment_id: str, body: dict[str, Any]) -> Payment:
+    async def refund_request(self, caller: Caller, payment_id: str, wanted: inputs.RefundRequest) -> Payment:
         """A manual refund by bank transfer, for methods that cannot be refunded directly."""
 
         async def decide(payment: Payment, now: int) -> list[Write]:
             method = method_of({"type": payment.method_type})
             if method.refundable or payment.status != "captured":
                 raise ApiError("not_refundable")
+            if wanted.problem is not None or wanted.account is None:
+                raise wanted.problem or invalid("customer_name")
             pending = sum(r["amount"] for r in payment.refund_requests if r["status"] == "pending")
-            amount = _refund_amount(body.get("amount"), payment, already=pending)
             request: dict[str, Any] = {
                 "id": ids.new_id(),
                 "resource": "refund_request",
                 "payment": payment.id,
-                "amount": amount,
+                "amount": _refund_amount(wanted.amount, payment, already=pending),
                 "currency": payment.currency,
                 "status": "pending",
+                **asdict(wanted.account),
+                "description": wanted.description,
+                "created_at": clock.iso(now),
             }
-            for name, rule in REFUND_REQUEST_FIELDS:
-                value = body.get(name)
-                if not params.present(value):
-                    raise missing(name)
-                request[name] = rule(value, name)
-            request["description"] = params.text(body.get("description"), "description")
-            request["created_at"] = clock.iso(now)
             payment.refund_requests = [*payment.refund_requests, request]
             return self._event(caller, "payment.updated", payment, now)
 
         return await self._change(caller, payment_id, decide)
+
+    async def observe(self, caller: Caller, payment_id: str, seen: PaymentResult) -> Payment:
+        """What the processor reports of a payment later (a webhook, a reconcile): a status it
+        moved to (paid at the konbini, expired, cancelled) and refunds made at the processor
+        (in its dashboard). Our payment follows, with our own events. Refunds are left alone
+        while one of ours is in flight, since the processor may report it before we record it."""
+
+        async def decide(payment: Payment, now: int) -> list[Write]:
+            pending = await intents.pending_for(self._store, payment_id)
+            writes: list[Write] = []
+            if not _moving(pending) and _move(payment, seen.status):
+                if payment.status == "captured":
+                    payment.captured_at = now
+                    payment.details = {**payment.details, **_shown(payment, seen.details)}
+                writes += self._event(caller, f"payment.{payment.status}", payment, now)
+            if not any(intent.kind == "refund" for intent in pending):
+                known = set(payment.refund_references.values())
+                for refund in seen.refunds:
+                    if refund.reference not in known:
+                        request = {"refund_id": ids.new_id(), "description": None}
+                        writes += self._apply_refund(caller, payment, request, refund, now)
+            if not writes:
+                raise _Unchanged(payment)
+            return writes
+
+        try:
+            return await self._change(caller, payment_id, decide)
+        except _Unchanged as unchanged:
+            return unchanged.payment
 
 
 def _past_deadline(payment: Payment, now: int) -> bool:
     return payment.payment_deadline is not None and now > payment.payment_deadline
 
 
-def _refund_amount(value: Any, payment: Payment, already: int = 0) -> int:
+def _moving(pending: list[Intent]) -> bool:
+    """A capture or cancel is in flight at the processor: the payment's status is about to change."""
+    return any(intent.kind in ("capture", "cancel", "top_up") for intent in pending)
+
+
+def _move(payment: Payment, status: str) -> bool:
+    """Moves the payment to the status its processor reports; True if it moved. The processor
+    holds the money, so its word stands even where our table would not lead there (a capture
+    that reached it just as our deadline expired the payment); such a case is logged."""
+    if status == payment.status or status not in ACTION_FOR_STATUS:
+        return False
+    action = ACTION_FOR_STATUS[status]
+    if not states.allowed(action, payment.status):
+        log.warning("payment %s: processor reports %s while it is %s", payment.id, status, payment.status)
+        payment.status = status
+        return True
+    payment.status = states.apply(action, payment.status)
+    return True
+
+
+def _shown(payment: Payment, details: Any) -> dict[str, Any]:
+    method = method_of({"type": payment.method_type})
+    return {k: v for k, v in dict(details).items() if k in method.shows}
+
+
+def _refund_amount(wanted: int | None, payment: Payment, already: int = 0) -> int:
     left = payment.refundable_amount - already
-    amount = left if not params.present(value) else money.amount(value)
+    amount = left if wanted is None else wanted
     if amount <= 0 or amount > left:
         raise ApiError("not_refundable", "amount")
     return amount
 
 
-def public_details(method: Method, details: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+def public_details(method: Method, details: dict[str, Any], made: Any) -> dict[str, Any]:
     """The payment_details a payment answers with: exactly the method's public fields."""
     safe, _ = split_secrets(method, details)
-    merged = {**safe, **outcome.details}
+    merged = {**safe, **dict(made)}
     merged.setdefault("provider", safe.get("brand"))
     return {name: merged.get(name) for name in method.shows}
 
 
-def deadline(method: Method, details: dict[str, Any], now: int) -> int | None:
+def deadline(method: Method, details: Any, now: int) -> int | None:
     if method.deadline is None:
         return None
     days = details.get(method.expiry_field, method.deadline.days) if method.expiry_field else method.deadline.days
@@ -444,24 +776,53 @@ def deadline(method: Method, details: dict[str, Any], now: int) -> int | None:
     return now + days * 86_400
 
 
-def list_conditions(query: dict[str, Any]) -> list[Condition]:
-    conditions: list[Condition] = []
-    status = query.get("status")
-    if params.present(status):
-        if status not in states.STATUSES:
-            raise invalid("status")
-        conditions.append(("status = ?", (status,)))
-    currency = query.get("currency")
-    if params.present(currency):
-        conditions.append(("currency = ?", (money.currency(currency),)))
-    order = params.text(query.get("external_order_num"), "external_order_num")
-    if order is not None:
-        conditions.append(("external_order_num = ?", (order,)))
-    return conditions + listing.time_range(query)
+# -- intents as JSON: what recovery needs to ask again ---------------------------------------
 
 
-def _webhook_urls(value: Any) -> list[str]:
-    if not params.present(value):
-        return []
-    items = value if isinstance(value, list) else [value]
-    return [rules.url(item, "webhooks") for item in items]
+def _ask(processor: Processor, kind: str, key: str, request: dict[str, Any], secrets: dict[str, Any]) -> Awaitable[Any]:
+    """The processor call an intent stands for, rebuilt from its JSON (and sealed secrets)."""
+    reference = request["reference"]
+    if kind == "capture":
+        return processor.capture(CaptureRequest(key, reference, request["amount"]))
+    if kind == "refund":
+        return processor.refund(RefundRequest(key, reference, request["amount"], request.get("description")))
+    if kind == "cancel":
+        return processor.cancel(CancelRequest(key, reference))
+    if kind == "top_up":
+        method = method_of({"type": request["method"]})
+        cards_used = tuple(request.get("cards_used") or ())
+        return processor.top_up(
+            TopUpRequest(
+                key,
+                reference,
+                request["payment_id"],
+                method,
+                secrets,
+                request["total"],
+                cards_used,
+                request.get("scenario"),
+            )
+        )
+    raise ValueError(f"unknown intent kind {kind!r}")
+
+
+def _charge_json(request: ChargeRequest, payment: Payment) -> dict[str, Any]:
+    fields = {name: getattr(request, name) for name in CHARGE_FIELDS}
+    return {**fields, "method": request.method.type, "payment": orjson.loads(payment.to_doc())}
+
+
+def _charge_from_json(intent: Intent, secrets: dict[str, Any]) -> tuple[ChargeRequest, Payment]:
+    data = dict(intent.request)
+    payment = Payment.from_doc(orjson.dumps(data.pop("payment")), 0)
+    method = method_of({"type": data.pop("method")})
+    fields = {name: data[name] for name in CHARGE_FIELDS}
+    return ChargeRequest(key=intent.key, method=method, details=secrets, **fields), payment
+
+
+CHARGE_FIELDS = tuple(f.name for f in dataclass_fields(ChargeRequest) if f.name not in ("key", "method", "details"))
+
+
+def _result_json(result: PaymentResult | RefundResult) -> dict[str, Any]:
+    if isinstance(result, RefundResult):
+        return {"reference": result.reference, "amount": result.amount}
+    return {"reference": result.reference, "status": result.status, "payment_deadline": result.payment_deadline}

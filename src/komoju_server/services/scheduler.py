@@ -44,16 +44,17 @@ class Scheduler:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._handlers: dict[str, Handler] = {}
-        self._chores: list[Chore] = []
+        self._chores: list[tuple[Chore, float]] = []
+        self._chores_due: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._next_chores = 0.0
 
     def handle(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
 
-    def chore(self, chore: Chore) -> None:
-        self._chores.append(chore)
+    def chore(self, chore: Chore, every: float = CHORE_EVERY) -> None:
+        """Runs `chore` about every `every` seconds (the loop wakes at least every MAX_SLEEP)."""
+        self._chores.append((chore, every))
 
     # -- timers, for units of work ---------------------------------------------------------
 
@@ -141,8 +142,8 @@ class Scheduler:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def _housekeeping(self) -> None:
-        if time.monotonic() < self._next_chores:
-            return
-        self._next_chores = time.monotonic() + CHORE_EVERY
-        for chore in self._chores:
+        for number, (chore, every) in enumerate(self._chores):
+            if time.monotonic() < self._chores_due.get(number, 0.0):
+                continue
+            self._chores_due[number] = time.monotonic() + every
             await chore()

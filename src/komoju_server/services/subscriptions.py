@@ -20,6 +20,7 @@ from komoju_server.domain.subscription import ACTIVE, PERIODS, Subscription
 from komoju_server.methods import Family
 from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
+from komoju_server.services.inputs import CustomerDetails, NewPayment
 from komoju_server.services.locks import BUSY_MESSAGE, KeyedLocks
 from komoju_server.services.payments import Payments, Recurring
 from komoju_server.services.scheduler import Scheduler
@@ -75,8 +76,6 @@ class Subscriptions:
             raise invalid("period")
         metadata = params.metadata(body.get("metadata"))
         now = await self._clock.now(caller)
-        if self._payments.sources is None:
-            raise invalid("customer")
         resolved = await self._payments.sources.from_customer(caller, customer, now)
         if resolved.method.family is not Family.CARD:
             raise ApiError("invalid_parameter", "customer", message=CARDS_ONLY)
@@ -110,7 +109,7 @@ class Subscriptions:
             ]
 
         await self._payments.create(
-            caller, self._charge_body(subscription), base_url, scenario, Recurring(subscription.id, now, writes)
+            caller, self._payment_of(subscription, scenario), base_url, Recurring(subscription.id, now, writes)
         )
         self._scheduler.wake()
         return subscription
@@ -167,7 +166,7 @@ class Subscriptions:
 
         try:
             await self._payments.create(
-                caller, self._charge_body(subscription), self._base_url, None, Recurring(subscription.id, at, writes)
+                caller, self._payment_of(subscription), self._base_url, Recurring(subscription.id, at, writes)
             )
             return subscription
         except ApiError:  # declined, or the customer is gone: the charge failed
@@ -206,8 +205,15 @@ class Subscriptions:
     # -- parts ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _charge_body(subscription: Subscription) -> dict[str, Any]:
-        return {"amount": subscription.amount, "currency": subscription.currency, "customer": subscription.customer}
+    def _payment_of(subscription: Subscription, scenario: str | None = None) -> NewPayment:
+        """One charge of the subscription: its amount (with the usual 10% tax) from its customer."""
+        return NewPayment(
+            amount=subscription.amount,
+            currency=subscription.currency,
+            tax=money.tax(None, subscription.amount),
+            source=CustomerDetails(subscription.customer),
+            scenario=scenario,
+        )
 
     def _event(self, caller: Caller, event_type: str, subscription: Subscription, now: int) -> list[Write]:
         return self._events.record(caller, event_type, subscription.to_api(), now)

@@ -72,8 +72,18 @@ def claim(
 ) -> Write:
     return Write(
         f"INSERT INTO processor_intents ({_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-        (key, *scope, payment_id, kind, amount, PENDING, orjson.dumps(request).decode(), sealed, lease_until,
-         created_at),
+        (
+            key,
+            *scope,
+            payment_id,
+            kind,
+            amount,
+            PENDING,
+            orjson.dumps(request).decode(),
+            sealed,
+            lease_until,
+            created_at,
+        ),
         expect=1,
         label=CLAIM_LABEL,
     )

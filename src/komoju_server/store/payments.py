@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from komoju_server.domain.payment import Payment
+from komoju_server.domain.payment import Payment, PaymentFilter
 from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
 
@@ -54,11 +52,25 @@ async def get(store: Store, scope: tuple[str, str], payment_id: str) -> Payment 
     return None if row is None else Payment.from_doc(row[1], row[0])
 
 
+def conditions(filter_: PaymentFilter) -> list[listing.Condition]:
+    found: list[listing.Condition] = []
+    for clause, value in (
+        ("status = ?", filter_.status),
+        ("currency = ?", filter_.currency),
+        ("external_order_num = ?", filter_.external_order_num),
+        ("created_at >= ?", filter_.start_time),
+        ("created_at <= ?", filter_.end_time),
+    ):
+        if value is not None:
+            found.append((clause, (value,)))
+    return found
+
+
 async def page(
-    store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
+    store: Store, scope: tuple[str, str], filter_: PaymentFilter, number: int, per_page: int
 ) -> tuple[int, list[Payment]]:
     total, rows = await listing.page(
-        store, "payments", scope, conditions, number, per_page, "version, doc", positioned=True
+        store, "payments", scope, conditions(filter_), number, per_page, "version, doc", positioned=True
     )
     return total, [Payment.from_doc(doc, version) for version, doc in rows]
 

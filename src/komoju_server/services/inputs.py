@@ -1,0 +1,96 @@
+"""Typed inputs of the payment use cases.
+
+The API parses wire bodies into these once, at the edge (`api/inputs.py`); internal callers
+(subscriptions, and sessions later) build them directly. A service never reads a raw body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from komoju_server.domain.errors import ApiError
+from komoju_server.domain.payment import PaymentFilter as PaymentFilter  # lists are filtered by it
+from komoju_server.methods import Method
+
+
+@dataclass(frozen=True)
+class InlineDetails:
+    """payment_details given in the request, checked against the method's fields."""
+
+    method: Method
+    details: dict[str, Any]  # cleaned, secrets included
+
+
+@dataclass(frozen=True)
+class TokenDetails:
+    token_id: str
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    customer_id: str
+
+
+PaymentSource = InlineDetails | TokenDetails | CustomerDetails
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    amount: int
+    currency: str
+    tax: int
+    source: PaymentSource
+    description: str | None = None
+    external_order_num: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    locale: str = "ja"
+    return_url: str | None = None
+    cancel_url: str | None = None
+    fraud_details: dict[str, str] | None = None
+    capture: bool = True
+    webhooks: tuple[str, ...] = ()
+    scenario: str | None = None  # test mode: a failure the sandbox must answer with
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    """PATCH /payments/:id: only what is given changes; `details` goes on with a short prepaid payment."""
+
+    description: str | None = None
+    set_description: bool = False
+    metadata: dict[str, str] | None = None
+    # Another prepaid card: a token id, or inline details whose type defaults to the payment's
+    # own method (so they are checked by the service, which knows it).
+    top_up: str | dict[str, Any] | None = None
+    scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund:
+    amount: int | None  # None: all that is left
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    """Where a manual refund is sent (the bank fields of a refund request)."""
+
+    customer_name: str
+    bank_name: str
+    bank_code: str
+    branch_name: str
+    branch_number: str
+    account_type: str
+    account_number: str
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """A manual refund's bank account. Whether the payment can have one is said before what is
+    wrong with the fields, so a field's error waits in `problem` for the service to raise."""
+
+    account: BankAccount | None
+    amount: int | None = None
+    description: str | None = None
+    problem: ApiError | None = None
