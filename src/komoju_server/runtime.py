@@ -19,7 +19,7 @@ from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
-from komoju_server.services.tokens import Tokens
+from komoju_server.services.tokens import Tokens, upstream_tokens
 from komoju_server.services.upstream import Upstream, UpstreamPayments, lookup_capable
 from komoju_server.services.webhooks import Webhooks
 from komoju_server.store import Store, open_store, sqlite_path
@@ -43,7 +43,7 @@ class Runtime:
         self.events = Events(store)
         self.processors = Processors(live=live_processor(settings))
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
-        self.tokens = Tokens(store, self.clock, self.vault)
+        self.tokens = Tokens(store, self.clock, self.vault, upstream_tokens(self.processors.for_mode("live")))
         self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
         self.payments = Payments(
             store,
