@@ -1,8 +1,14 @@
-"""The suite's shared parts: real server processes on SQLite and PostgreSQL, and clients.
+"""The suite's shared parts: servers on SQLite and PostgreSQL, merchants, and clients.
 
-Every test that takes `api` (or `server`) runs once against a server on SQLite and once
-against a server on PostgreSQL, each a real `komoju-server serve` process spoken to over
-real HTTP.
+Two tiers of API tests:
+
+- `server` (and `api`, `merchant`, `merchant_api`): the API served in this process
+  (`tests/inprocess.py`): the ASGI app with its Runtime started on an event loop of its own,
+  spoken to through an in-memory transport. One per backend per session; every test that
+  takes it runs once on SQLite and once on PostgreSQL.
+- `real_server`: a real `komoju-server serve` process spoken to over real HTTP on
+  127.0.0.1, one per backend per session, for tests where the process itself matters
+  (tests/e2e). Tests that need their own process start a `ServerProcess` themselves.
 """
 
 from __future__ import annotations
@@ -15,17 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import PG_ADMIN_URL, ServerProcess, create_database, drop_database, new_merchant
+from tests.inprocess import InProcessServer
+from tests.support import PG_ADMIN_URL, ServerProcess, create_database, drop_database
 
 BACKENDS = ("sqlite", "postgres")
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    name = f"komoju_test_{os.getpid()}_{secrets.token_hex(3)}"
-    url = create_database(name)
-    yield url
-    drop_database(name)
 
 
 @pytest.fixture
@@ -47,39 +46,59 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def _session_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tier: str) -> str:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'komoju.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    proc = ServerProcess.start(
-        url, secret_key="sk_test_" + secrets.token_hex(16), publishable_key="pk_test_" + secrets.token_hex(16)
-    )
+        return f"sqlite:///{tmp_path_factory.mktemp(f'{tier}-sqlite') / 'komoju.db'}"
+    name = f"komoju_test_{tier}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = create_database(name)
+    request.addfinalizer(lambda: drop_database(name))
+    return url
+
+
+def _test_keys() -> dict[str, str]:
+    return {"secret_key": "sk_test_" + secrets.token_hex(16), "publishable_key": "pk_test_" + secrets.token_hex(16)}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """The API served in this process, with a test merchant (`secret_key`, `publishable_key`)."""
+    url = _session_database(request, tmp_path_factory, "inprocess")
+    app = InProcessServer.start(url, **_test_keys())
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def real_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real `komoju-server serve` process, with a test merchant (`secret_key`, `publishable_key`)."""
+    url = _session_database(request, tmp_path_factory, "process")
+    proc = ServerProcess.start(url, **_test_keys())
     yield proc
     proc.stop()
 
 
 @pytest.fixture
-def backend(server: ServerProcess) -> str:
+def backend(server: InProcessServer) -> str:
     return "postgres" if server.database_url.startswith("postgresql") else "sqlite"
 
 
 @pytest.fixture
-def api(server: ServerProcess) -> Iterator[httpx.Client]:
+def api(server: InProcessServer) -> Iterator[httpx.Client]:
     """A client of /api/v1 with the test merchant's secret key."""
     with server.client(server.secret_key) as client:
         yield client
 
 
 @pytest.fixture
-def merchant(server: ServerProcess) -> dict[str, str]:
-    """A fresh merchant of its own (empty lists, its own clock), made by the real CLI."""
-    return new_merchant(server.database_url)
+def merchant(server: InProcessServer) -> dict[str, str]:
+    """A fresh merchant of its own (empty lists, its own clock), made through the service layer.
+
+    (tests/e2e/test_server.py makes merchants with the real CLI.)"""
+    return server.new_merchant()
 
 
 @pytest.fixture
-def merchant_api(server: ServerProcess, merchant: dict[str, str]) -> Iterator[httpx.Client]:
+def merchant_api(server: InProcessServer, merchant: dict[str, str]) -> Iterator[httpx.Client]:
     with server.client(merchant["test_secret_key"]) as client:
         yield client
 

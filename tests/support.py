@@ -1,4 +1,5 @@
-"""Starting real server processes and databases for the tests."""
+"""Starting real server processes and databases for the tests (tests/inprocess.py serves the
+API without a process)."""
 
 from __future__ import annotations
 
@@ -151,8 +152,10 @@ class ServerProcess:
         raise RuntimeError("server never became healthy:\n" + "".join(self.output))
 
     def client(self, key: str | None, **kwargs: Any) -> httpx.Client:
-        auth = (key, "") if key else None
-        return httpx.Client(base_url=self.url + "/api/v1", auth=auth, timeout=30, **kwargs)
+        """A client of /api/v1 (or of `base_url`) with `key` as its Basic user name."""
+        kwargs.setdefault("auth", (key, "") if key else None)
+        kwargs.setdefault("base_url", self.url + "/api/v1")
+        return httpx.Client(timeout=30, **kwargs)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.process.poll() is None:

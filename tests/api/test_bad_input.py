@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from komoju_server.domain.errors import ERRORS, render_message
-from tests.support import ServerProcess, new_merchant
+from tests.inprocess import InProcessServer
 
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": "12", "year": "2030", "verification_value": "123"}
 KONBINI = {"type": "konbini", "store": "lawson", "email": "taro@example.com"}
@@ -86,19 +86,15 @@ class World:
     mark: int  # where the server's output stood when the module began
 
 
-def _new_merchant(server: ServerProcess) -> dict[str, str]:
-    return new_merchant(server.database_url)
-
-
 def _made(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     return response.json()
 
 
 @pytest.fixture(scope="module")
-def world(server: ServerProcess) -> Iterator[World]:
+def world(server: InProcessServer) -> Iterator[World]:
     mark = len(server.output)
-    keys = _new_merchant(server)
+    keys = server.new_merchant()
     with server.client(keys["test_secret_key"]) as client, server.client(keys["test_publishable_key"]) as public:
         card = _made(client.post("/payments", json={"amount": 1000, "currency": "JPY", "payment_details": CARD}))
         held = {"amount": 1000, "currency": "JPY", "capture": False, "payment_details": CARD}
@@ -1044,7 +1040,7 @@ BAD_AUTHORIZATION: list[bytes] = [
 @pytest.mark.parametrize(("method", "path"), [("GET", "/payments"), ("POST", "/payments"), ("POST", "/tokens")])
 def test_garbage_authorization_is_unauthorized(server, method: str, path: str):
     failures = []
-    with httpx.Client(base_url=server.url + "/api/v1", timeout=30) as client:
+    with server.client(None) as client:
         for header in BAD_AUTHORIZATION:
             response = client.request(method, path, headers={"Authorization": header}, json={"amount": 1})
             problem = wrong(response, "unauthorized")

@@ -1,4 +1,4 @@
-"""/customers over real HTTP on both databases: create (from a hash or a token), list, show,
+"""/customers served in process on both databases: create (from a hash or a token), list, show,
 update, delete; paying as a customer; and every refusal with its code and param."""
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Auth, bodies, errors, lists and the health check, over real HTTP on both databases."""
+"""Auth, bodies, errors, lists and the health check served in process on both databases."""
 
 from __future__ import annotations
-
-import httpx
 
 NOT_FOUND = {
     "error": {
@@ -16,7 +14,8 @@ FORBIDDEN = {"error": {"code": "forbidden", "message": "You are not authorized t
 
 
 def test_health_answers_200(server):
-    response = httpx.get(server.url + "/health")
+    with server.client(None, base_url=server.url) as client:
+        response = client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert response.headers["X-Request-Id"]
@@ -49,7 +48,7 @@ def test_secret_key_lists_nothing_on_a_new_merchant(merchant_api):
 
 
 def test_password_is_ignored(server):
-    with httpx.Client(base_url=server.url + "/api/v1", auth=(server.secret_key, "anything")) as client:
+    with server.client(None, auth=(server.secret_key, "anything")) as client:
         assert client.get("/payments").status_code == 200
 
 

@@ -1,4 +1,4 @@
-"""X-KOMOJU-IDEMPOTENCY over real HTTP, on SQLite and PostgreSQL."""
+"""X-KOMOJU-IDEMPOTENCY served in process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every payment method of the catalogue over real HTTP: create, a missing field, a bad field,
+"""Every payment method of the catalogue served in process: create, a missing field, a bad field,
 and its refund or cancel path, driven by one table (METHODS) of per-method cases.
 
 The expected payment_details are written from the API document and KOMOJU's 2019 schema,
@@ -502,25 +502,6 @@ def test_urls_handed_out_follow_the_host_the_request_came_to(api):
     offsite = pay(api, METHODS["paidy"].details, headers=headers).json()
     assert slip["payment_details"]["instructions_url"] == f"http://shop.example:9999/instructions/{slip['id']}"
     assert offsite["payment_details"]["redirect_url"] == f"http://shop.example:9999/offsite/{offsite['id']}"
-
-
-def test_public_url_is_used_for_the_urls_handed_out(server):
-    from tests.support import ServerProcess
-
-    public = ServerProcess.start(
-        server.database_url,
-        server.secret_key,
-        server.publishable_key,
-        extra=["--public-url", "https://pay.example.com/"],
-    )
-    try:
-        with public.client(server.secret_key) as client:
-            slip = pay(client, METHODS["konbini"].details).json()
-            offsite = pay(client, METHODS["line_pay"].details).json()
-    finally:
-        public.stop()
-    assert slip["payment_details"]["instructions_url"] == f"https://pay.example.com/instructions/{slip['id']}"
-    assert offsite["payment_details"]["redirect_url"] == f"https://pay.example.com/offsite/{offsite['id']}"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Concurrent changes to one payment, over real HTTP on both databases: parallel refunds never
+"""Concurrent changes to one payment served in process on both databases: parallel refunds never
 take more than the total, parallel captures capture once, racing changes have one winner."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ROUNDS = 3
 
 
 def race(server, calls: list[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
-    """Runs each call on its own client and connection, all released at once."""
+    """Runs each call on its own client (over real HTTP, its own connection), all released at once."""
     clients = [server.client(server.secret_key) for _ in calls]
     for client in clients:  # open the connections before the start line
         assert client.get("/payments", params={"per_page": 1}).status_code == 200

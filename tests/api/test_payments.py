@@ -1,4 +1,4 @@
-"""The /payments endpoints over real HTTP on both databases: parsing, limits, the life of a
+"""The /payments endpoints served in process on both databases: parsing, limits, the life of a
 payment (capture, refund, cancel, update, prepaid continuation), lists, scenarios, live keys."""
 
 from __future__ import annotations

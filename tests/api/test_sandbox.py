@@ -1,4 +1,4 @@
-"""The sandbox controls (this server's extension) over real HTTP, on SQLite and PostgreSQL:
+"""The sandbox controls (this server's extension) served in process, on SQLite and PostgreSQL:
 completing and failing payments, the merchant's clock and the deadlines it passes, reset,
 maintenance, and the refusal of live keys."""
 

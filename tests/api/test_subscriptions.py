@@ -1,4 +1,4 @@
-"""/subscriptions over real HTTP on both databases: the first charge at creation, one charge
+"""/subscriptions served in process on both databases: the first charge at creation, one charge
 per period on the merchant's clock, failures, retries and suspension, deletion."""
 
 from __future__ import annotations

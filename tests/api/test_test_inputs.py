@@ -1,4 +1,4 @@
-"""The sandbox's test inputs over real HTTP: every test card and every prepaid test number."""
+"""The sandbox's test inputs served in process: every test card and every prepaid test number."""
 
 from __future__ import annotations
 

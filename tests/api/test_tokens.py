@@ -1,4 +1,4 @@
-"""POST /tokens and using tokens, over real HTTP on both databases.
+"""POST /tokens and using tokens served in process on both databases.
 
 Every one of the document's 23 token examples answers exactly the payment_details the
 document prints, and pays; each way a token can be wrong (used, expired on the merchant's

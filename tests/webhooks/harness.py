@@ -1,4 +1,5 @@
-"""A real webhook receiver in the test process, and servers of the tests' own.
+"""A real webhook receiver in the test process, and servers of the tests' own (in process, or
+real processes where the process matters).
 
 `Receiver` is an HTTP server on 127.0.0.1 (a thread) that checks every delivery's signature
 with the secret its path was given and keeps what it got. It can refuse connections (bound
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from komoju_server.webhooks.signing import verify
+from tests.inprocess import InProcessServer
 from tests.support import ServerProcess, create_database, drop_database
 
 WAIT_SECONDS = 30
@@ -173,3 +175,14 @@ def own_server(
         yield proc
     finally:
         proc.stop()
+
+
+@contextlib.contextmanager
+def own_app(database_url: str, **settings: Any) -> Iterator[InProcessServer]:
+    """The API served in this process with these settings (`webhook_timeout=0.5`, ...)."""
+    secret_key, publishable_key = new_keys()
+    app = InProcessServer.start(database_url, secret_key=secret_key, publishable_key=publishable_key, **settings)
+    try:
+        yield app
+    finally:
+        app.stop()

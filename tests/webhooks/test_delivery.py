@@ -1,6 +1,7 @@
-"""The delivery worker against real server processes of the tests' own (for their flags):
-retries on a schedule, giving up, timeouts, --webhook-url, crashes and restarts, shutdown,
-and several processes sharing one PostgreSQL database.
+"""The delivery worker against servers of the tests' own (for their settings): retries on a
+schedule, giving up, timeouts, --webhook-url, crashes and restarts, shutdown, and several
+processes sharing one PostgreSQL database. Real processes where the process matters (what it
+prints, another process creating a merchant, signals, restarts); in process otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from tests.api.payment_support import card, created, konbini
 from tests.support import server_env
-from tests.webhooks.harness import fresh_database, new_keys, own_server, receiver
+from tests.webhooks.harness import fresh_database, new_keys, own_app, own_server, receiver
 
 SECRET = "delivery-test-secret"
 FAST = ["--webhook-retry-schedule", "0.2s,0.2s,0.2s", "--webhook-retry-jitter", "0"]
@@ -83,8 +84,8 @@ def test_a_failing_receiver_is_retried_on_the_schedule_and_every_attempt_is_kept
 
 
 def test_a_delivery_is_given_up_after_the_last_wait(database):
-    schedule = ["--webhook-retry-schedule", "0.1s", "--webhook-retry-jitter", "0"]
-    with receiver() as rx, own_server(database, schedule) as server, server.client(server.secret_key) as api:
+    schedule = {"webhook_retry_schedule": "0.1s", "webhook_retry_jitter": 0.0}
+    with receiver() as rx, own_app(database, **schedule) as server, server.client(server.secret_key) as api:
         rx.status = 503
         hook = webhook(api, rx.url("/down", SECRET))
         (delivery,) = wait_deliveries(api, hook["id"], lambda ds: ds and ds[0]["status"] == "failed")
@@ -97,8 +98,8 @@ def test_a_delivery_is_given_up_after_the_last_wait(database):
 
 
 def test_a_slow_receiver_is_cut_off_at_the_timeout_and_the_api_answers_meanwhile(database):
-    flags = [*FAST, "--webhook-timeout", "0.5"]
-    with receiver() as rx, own_server(database, flags) as server, server.client(server.secret_key) as api:
+    settings = {"webhook_retry_schedule": "0.2s,0.2s,0.2s", "webhook_retry_jitter": 0.0, "webhook_timeout": 0.5}
+    with receiver() as rx, own_app(database, **settings) as server, server.client(server.secret_key) as api:
         rx.delay = 3.0
         hook = webhook(api, rx.url("/slow", SECRET))
         started = time.monotonic()

@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from komoju_server.domain import ids
 from komoju_server.domain.errors import ApiError
 from komoju_server.methods import Family
 from komoju_server.processors import test_inputs
@@ -88,7 +87,7 @@ class SandboxProcessor:
         return PaymentResult(request.reference, "captured")
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        return RefundResult(ids.new_id(), request.amount)
+        return RefundResult(request.key, request.amount)  # one key, one refund: its reference is the key
 
     async def cancel(self, request: CancelRequest) -> PaymentResult:
         return PaymentResult(request.reference, "cancelled")

@@ -51,7 +51,7 @@ from komoju_server.store import Conflict, Store, Write, intents, timers
 from komoju_server.store import payments as table
 from komoju_server.store.intents import Intent
 from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
-from komoju_server.store.vault import LazyVault
+from komoju_server.store.vault import LazyVault, Vault
 
 log = logging.getLogger("komoju_server")
 
@@ -139,7 +139,7 @@ class Payments:
         clock_: Clock,
         events: Events,
         sources: DetailsSource,
-        vault: LazyVault,
+        vault: Vault | LazyVault,
         intent_lease: int = INTENT_LEASE,
     ) -> None:
         self._store = store

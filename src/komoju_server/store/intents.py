@@ -124,7 +124,7 @@ async def pending_for(store: Store, payment_id: str) -> list[Intent]:
 async def overdue(store: Store, now: int, limit: int = 100) -> list[Intent]:
     """Pending intents whose lease has passed: their caller died or lost the answer."""
     rows = await store.fetch_all(
-        f"SELECT {_COLUMNS} FROM processor_intents WHERE status = ? AND lease_until < ? ORDER BY lease_until LIMIT ?",
+        f"SELECT {_COLUMNS} FROM processor_intents WHERE status = ? AND lease_until <= ? ORDER BY lease_until LIMIT ?",
         (PENDING, now, limit),
     )
     return [_intent(row) for row in rows]
