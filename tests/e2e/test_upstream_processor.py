@@ -367,3 +367,16 @@ def test_serve_refuses_a_live_processor_without_its_settings(tmp_path: Any):
             extra=["--live-processor", "komoju", "--live-processor-url", "http://127.0.0.1:1"],
             env={"KOMOJU_LIVE_PROCESSOR_KEY": ""},
         )
+
+
+def test_a_live_customer_keeps_its_card_here_and_each_charge_forwards_it(pair: Pair):
+    with pair.live() as live:
+        customer = live.post("/customers", json={"payment_details": CARD, "email": "c@example.com"})
+        assert customer.status_code == 200, customer.text
+        orders = [new_order(), new_order()]
+        for order in orders:
+            body = {"amount": 800, "currency": "JPY", "customer": customer.json()["id"], "external_order_num": order}
+            paid = live.post("/payments", json=body)
+            assert paid.status_code == 200, paid.text
+    for order in orders:
+        assert upstream_payment_of(pair, order)["status"] == "captured"
