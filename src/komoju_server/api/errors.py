@@ -10,14 +10,27 @@ import falcon.asgi
 
 from komoju_server.api.responses import send
 from komoju_server.domain.errors import ApiError
+from komoju_server.store import StoreUnavailable
 
 log = logging.getLogger("komoju_server")
+
+# While the database cannot be reached. The store logs the outage once when it starts and once
+# when it ends, so a request answered this way logs nothing of its own.
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Please try again later."
+RETRY_AFTER_SECONDS = "1"
 
 _HTTP_CODES = {404: "not_found", 405: "bad_request", 401: "unauthorized", 403: "forbidden", 503: "service_unavailable"}
 
 
 async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: ApiError, params: Any) -> None:
     send(resp, error.body(), error.status)
+
+
+async def store_unavailable(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: StoreUnavailable, params: Any
+) -> None:
+    send(resp, ApiError("service_unavailable", message=UNAVAILABLE_MESSAGE).body(), 503)
+    resp.set_header("Retry-After", RETRY_AFTER_SECONDS)
 
 
 async def http_error(
@@ -58,3 +71,4 @@ def install(app: falcon.asgi.App) -> None:
     app.add_error_handler(Exception, unexpected)
     app.add_error_handler(falcon.HTTPError, http_error)
     app.add_error_handler(ApiError, api_error)
+    app.add_error_handler(StoreUnavailable, store_unavailable)

@@ -1,4 +1,5 @@
-"""GET /health: 200 while the server can serve (its database answers)."""
+"""GET /health: 200 while the server can serve (its database answers); 503 `service_unavailable`
+in the API's error envelope while it cannot be reached."""
 
 from __future__ import annotations
 
@@ -15,5 +16,5 @@ class Health:
         self._runtime = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        await self._runtime.store.fetch_one("SELECT 1")
+        await self._runtime.store.ping()  # StoreUnavailable: the error handler answers 503
         send(resp, {"status": "ok"})

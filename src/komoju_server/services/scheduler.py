@@ -12,6 +12,11 @@ merchant's clock, so that what it creates is dated when it should have happened)
 from the object itself, and returns when to look again (or None). Handlers are safe to run
 twice: several server processes may fire one timer; the object's conditional update lets
 exactly one of them act.
+
+While the database cannot be reached (`StoreUnavailable`), timers are neither fired nor
+postponed: the background task logs nothing of its own (the store logs the outage), tries
+again after 0.5, 1, 2 ... seconds up to `MAX_SLEEP`, and picks up where it was once the
+database is back; housekeeping that could not run runs then.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any, cast
 
 from komoju_server.domain import clock
 from komoju_server.domain.caller import Caller, Mode
-from komoju_server.store import Store, Write
+from komoju_server.store import Store, StoreUnavailable, Write
 from komoju_server.store import timers as table
 from komoju_server.store.timers import Timer
 
@@ -38,6 +43,7 @@ MAX_SLEEP = 10.0  # seconds; bounds how late a timer written by another process 
 BATCH = 100
 RETRY_AFTER = 60  # real seconds before a timer whose handler failed is tried again
 CHORE_EVERY = 600  # seconds between housekeeping runs (forgetting expired idempotency keys)
+OUTAGE_FIRST_RETRY = 0.5  # seconds; doubles while the database stays unreachable, up to MAX_SLEEP
 
 
 class Scheduler:
@@ -86,6 +92,8 @@ class Scheduler:
     async def _fire_or_postpone(self, timer: Timer) -> bool:
         try:
             await self._fire(timer)
+        except StoreUnavailable:  # not the timer's fault: it stays due, as it is
+            raise
         except Exception as exc:  # one broken object must not stop the others
             log.error("%s timer of %s failed: %s; retrying later", timer.kind, timer.ref_id, type(exc).__name__)
             await self._store.run([table.postponed(timer, clock.now() + RETRY_AFTER)])
@@ -126,6 +134,7 @@ class Scheduler:
                 await task
 
     async def _run(self) -> None:
+        outage_delay = OUTAGE_FIRST_RETRY
         while True:
             self._wake.clear()
             delay = MAX_SLEEP
@@ -136,6 +145,9 @@ class Scheduler:
                 next_at = await table.next_due_at(self._store)
                 if next_at is not None:
                     delay = min(MAX_SLEEP, max(0.0, next_at - time.time()))
+                outage_delay = OUTAGE_FIRST_RETRY
+            except StoreUnavailable:  # logged by the store, once per outage
+                delay, outage_delay = outage_delay, min(MAX_SLEEP, outage_delay * 2)
             except Exception as exc:
                 log.error("scheduler: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
@@ -146,4 +158,8 @@ class Scheduler:
             if time.monotonic() < self._chores_due.get(number, 0.0):
                 continue
             self._chores_due[number] = time.monotonic() + every
-            await chore()
+            try:
+                await chore()
+            except StoreUnavailable:
+                self._chores_due[number] = 0.0  # run it once the database is back
+                raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from komoju_server.store.base import Conflict, Row, Store, Write
+from komoju_server.store.base import Conflict, Row, Store, StoreUnavailable, Write
 
 
 def open_store(url: str) -> Store:
@@ -24,4 +24,4 @@ def sqlite_path(url: str) -> str:
     return url
 
 
-__all__ = ["Conflict", "Row", "Store", "Write", "open_store", "sqlite_path"]
+__all__ = ["Conflict", "Row", "Store", "StoreUnavailable", "Write", "open_store", "sqlite_path"]

@@ -7,15 +7,26 @@ an `INSERT ... ON CONFLICT DO NOTHING` that found a row) rolls the whole unit ba
 raises `Conflict`, naming the statement; nothing of the unit is written.
 
 SQL is written once, with `?` placeholders; backends translate as they need.
+
+When the database cannot be reached (connection refused or reset, a connection or pool
+timeout, the SQLite file gone or failing with I/O errors), every operation raises
+`StoreUnavailable` instead of the driver's own error, and a unit of work that raises it was
+not acknowledged: it rolled back whole or never began. Genuine bugs (bad SQL) keep their
+driver's error. An `Outage` per store logs the outage once when it starts and once when it
+ends, not once per request.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 Row = tuple[Any, ...]
+
+log = logging.getLogger("komoju_server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,55 @@ class Conflict(Exception):
         super().__init__(f"{write.label or write.sql[:60]}: touched {rows} rows, expected {write.expect}")
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be reached right now; the operation did nothing (the API answers 503).
+
+    Its message names the cause's type and the driver's words for it ("disk I/O error",
+    "Connect call failed"), never SQL parameters.
+    """
+
+
+class Outage:
+    """Whether a store's database is reachable, with one log line when an outage starts and one
+    when it ends.
+
+    Each way of reaching the database (a backend's reads and writes, say) is a *channel*: the
+    outage starts when the first channel fails and ends when every failed channel has worked
+    again, so reads that still work while writes fail (a full disk) do not end it.
+    Event loop thread only.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._down: set[str] = set()
+        self._since = 0.0
+
+    @property
+    def down(self) -> frozenset[str]:
+        return frozenset(self._down)
+
+    def lost(self, channel: str, cause: BaseException) -> StoreUnavailable:
+        """Records `channel` failing with `cause`; returns the exception to raise."""
+        reason = describe(cause)
+        if not self._down:
+            self._since = time.monotonic()
+            log.warning("%s unavailable (%s): answering 503 until it is back", self._database, reason)
+        self._down.add(channel)
+        return StoreUnavailable(f"{self._database} unavailable: {reason}")
+
+    def ok(self, channel: str) -> None:
+        """`channel` just worked."""
+        if self._down and channel in self._down:
+            self._down.discard(channel)
+            if not self._down:
+                log.warning("%s is back after %.1f s", self._database, time.monotonic() - self._since)
+
+
+def describe(cause: BaseException) -> str:
+    detail = str(cause).strip()[:200]
+    return f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
+
+
 class Store(Protocol):
     kind: str  # "sqlite" or "postgres"
 
@@ -45,6 +105,10 @@ class Store(Protocol):
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    async def ping(self) -> None:
+        """Returns when the database can serve; raises `StoreUnavailable` otherwise."""
+        ...
 
     async def run(self, unit: Sequence[Write]) -> list[int]:
         """Apply the unit atomically and durably; returns the row count of each statement."""

@@ -32,6 +32,11 @@ out (on SQLite, the database's only process releases such claims when it starts)
 next claim marks the dead attempt `interrupted`. So a delivery is never lost, may be sent
 more than once (receivers dedupe on the event id), and every attempt is on record. On
 PostgreSQL, claims take `FOR UPDATE SKIP LOCKED`, so processes never claim one delivery twice.
+
+Surviving a database outage (`StoreUnavailable`): the loop logs nothing of its own (the store
+logs the outage once), looks again after 1, 2, 4 seconds, then every `OUTAGE_MAX_PAUSE`, and
+goes on once the database is back. An attempt whose outcome cannot be recorded is sent again
+when its lease runs out, as after a crash.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ import httpx
 
 from komoju_server.config import Settings
 from komoju_server.domain import clock, ids, rules, webhook
-from komoju_server.store import Store, Write
+from komoju_server.store import Store, StoreUnavailable, Write
 from komoju_server.store import webhooks as table
 from komoju_server.store.vault import LazyVault, VaultError
 from komoju_server.webhooks import schedule, signing
@@ -69,6 +74,7 @@ CONTENDED_PAUSE = 0.02  # due deliveries another process is claiming: look again
 STOP_GRACE = 1.0  # at shutdown, attempts under way get this long before they are cut off
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer, read (and dropped) to keep the connection
 MAX_ERROR = 300
+OUTAGE_MAX_PAUSE = 5.0  # seconds between looks while the database cannot be reached
 
 
 @dataclass(frozen=True)
@@ -183,10 +189,15 @@ class Worker:
     # -- claiming -----------------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        outage_pause = self._options.poll_interval
         while not self._stopping:
             try:
                 await self._round()
-            except Exception as exc:  # a restarting database, say: keep going
+                outage_pause = self._options.poll_interval
+            except StoreUnavailable:  # logged by the store, once per outage
+                await self._sleep(outage_pause)
+                outage_pause = min(OUTAGE_MAX_PAUSE, outage_pause * 2)
+            except Exception as exc:  # a bug, or an error of the database's own: keep going
                 log.warning("webhook worker: %s: %s", type(exc).__name__, str(exc)[:MAX_ERROR])
                 await self._sleep(self._options.poll_interval)
 
@@ -239,8 +250,10 @@ class Worker:
 
     def _landed(self, task: asyncio.Task[None]) -> None:
         self._flights.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("webhook worker: a delivery failed to record: %s", type(task.exception()).__name__)
+        error = None if task.cancelled() else task.exception()
+        # An outcome lost to a database outage (logged by the store) is sent again after its lease.
+        if error is not None and not isinstance(error, StoreUnavailable):
+            log.warning("webhook worker: a delivery failed to record: %s", type(error).__name__)
         self._wake.set()
 
     # -- sending ------------------------------------------------------------------------------
