@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from komoju_server.config import Settings
+from komoju_server.processors.live import LIVE_PROCESSORS, check_live_processor
 from komoju_server.services import merchants
 from komoju_server.store import open_store
 
@@ -60,6 +61,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--webhook-concurrency", type=int, default=None, help="delivery attempts under way at once (default 16)"
     )
+    serve.add_argument(
+        "--live-processor",
+        choices=LIVE_PROCESSORS,
+        default=None,
+        help="the processor live-mode payments go through (default: none, live payments are refused); "
+        "env KOMOJU_LIVE_PROCESSOR",
+    )
+    serve.add_argument(
+        "--live-processor-url",
+        default=None,
+        help="the upstream KOMOJU API's base URL, e.g. https://komoju.com; env KOMOJU_LIVE_PROCESSOR_URL",
+    )
+    serve.add_argument(
+        "--live-processor-key",
+        default=None,
+        help="the upstream's secret key; prefer env KOMOJU_LIVE_PROCESSOR_KEY (a flag shows in ps)",
+    )
+    serve.add_argument(
+        "--live-processor-webhook-secret",
+        default=None,
+        help="the secret the upstream signs its webhooks to /processors/komoju/webhooks with; "
+        "env KOMOJU_LIVE_PROCESSOR_WEBHOOK_SECRET",
+    )
+    serve.add_argument(
+        "--live-processor-reconcile-every",
+        type=float,
+        default=None,
+        help="seconds between asking the upstream about every open live payment (default 60; 0: never); "
+        "env KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY",
+    )
 
     migrate = commands.add_parser("migrate", help="apply pending schema migrations and exit")
     _database_option(migrate)
@@ -90,6 +121,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "webhook_retry_jitter",
         "webhook_timeout",
         "webhook_concurrency",
+        "live_processor",
+        "live_processor_url",
+        "live_processor_key",
+        "live_processor_webhook_secret",
+        "live_processor_reconcile_every",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -107,8 +143,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         from komoju_server.server import serve
         from komoju_server.webhooks.worker import options_from
 
+        if getattr(args, "live_processor_key", None):
+            print(
+                "warning: --live-processor-key shows in the process list; prefer KOMOJU_LIVE_PROCESSOR_KEY",
+                file=sys.stderr,
+            )
         try:
             options_from(settings)
+            check_live_processor(settings)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)

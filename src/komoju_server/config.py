@@ -28,6 +28,12 @@ class Settings:
     # recovery looks. Settings for tests and operators, from the environment only.
     intent_lease: int = 60
     intent_recovery_every: float = 5.0
+    # The live processor (`processors/live.py`): none, or "komoju" with its upstream's settings.
+    live_processor: str | None = None
+    live_processor_url: str | None = None
+    live_processor_key: str | None = None  # the upstream's secret key: best given in the environment
+    live_processor_webhook_secret: str | None = None
+    live_processor_reconcile_every: float = 60.0  # seconds; 0 turns reconcile off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -51,6 +57,13 @@ class Settings:
         settings.intent_lease = int(_number(env, "KOMOJU_INTENT_LEASE", int) or settings.intent_lease)
         every = _number(env, "KOMOJU_INTENT_RECOVERY_EVERY", float)
         settings.intent_recovery_every = float(every or settings.intent_recovery_every)
+        settings.live_processor = env.get("KOMOJU_LIVE_PROCESSOR") or None
+        settings.live_processor_url = env.get("KOMOJU_LIVE_PROCESSOR_URL") or None
+        settings.live_processor_key = env.get("KOMOJU_LIVE_PROCESSOR_KEY") or None
+        settings.live_processor_webhook_secret = env.get("KOMOJU_LIVE_PROCESSOR_WEBHOOK_SECRET") or None
+        every = _number(env, "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY", float)
+        if every is not None:
+            settings.live_processor_reconcile_every = float(every)
         return settings
 
     def to_env(self) -> dict[str, str]:
@@ -70,6 +83,11 @@ class Settings:
             "KOMOJU_VAULT_KEY": self.vault_key,
             "KOMOJU_INTENT_LEASE": str(self.intent_lease),
             "KOMOJU_INTENT_RECOVERY_EVERY": _text(self.intent_recovery_every),
+            "KOMOJU_LIVE_PROCESSOR": self.live_processor,
+            "KOMOJU_LIVE_PROCESSOR_URL": self.live_processor_url,
+            "KOMOJU_LIVE_PROCESSOR_KEY": self.live_processor_key,
+            "KOMOJU_LIVE_PROCESSOR_WEBHOOK_SECRET": self.live_processor_webhook_secret,
+            "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY": repr(self.live_processor_reconcile_every),
         }
         return {k: v for k, v in pairs.items() if v}
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from komoju_server.config import Settings
 from komoju_server.processors import Processors
+from komoju_server.processors.live import live_processor
 from komoju_server.services.clock import Clock
 from komoju_server.services.customers import Customers
 from komoju_server.services.deadlines import DEADLINE_TIMER, Deadlines
@@ -18,7 +20,8 @@ from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
-from komoju_server.services.tokens import Tokens
+from komoju_server.services.tokens import Tokens, upstream_tokens
+from komoju_server.services.upstream import Upstream, UpstreamPayments, lookup_capable
 from komoju_server.services.webhooks import Webhooks
 from komoju_server.store import Store, open_store, sqlite_path
 from komoju_server.store.vault import LazyVault, VaultKeyError
@@ -40,8 +43,8 @@ class Runtime:
         self.deliveries = Worker(store, self.vault, options_from(settings))
         self.outbox = Outbox(store, settings.webhook_url, notify=self.deliveries.poke)
         self.events = Events(store, fanout=self.outbox.fanout)
-        self.processors = Processors(live=None)
-        self.tokens = Tokens(store, self.clock, self.vault)
+        self.processors = Processors(live=live_processor(settings))
+        self.tokens = Tokens(store, self.clock, self.vault, upstream_tokens(self.processors.for_mode("live")))
         self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
         self.payments = Payments(
             store,
@@ -51,6 +54,19 @@ class Runtime:
             StoredDetails(self.tokens, self.customers),
             self.vault,
             settings.intent_lease,
+        )
+        # A remote live processor's changes (webhooks, reconcile) reach our payments through this.
+        live = self.processors.for_mode("live")
+        self.upstream = (
+            UpstreamPayments(
+                store,
+                cast(Upstream, live),
+                self.payments,
+                settings.live_processor_webhook_secret,
+                settings.live_processor_reconcile_every,
+            )
+            if lookup_capable(live)
+            else None
         )
         self.webhooks = Webhooks(store, self.clock, self.events, self.vault, self.outbox)
         # Deadlines, recurring charges and housekeeping, each when its time comes.
@@ -86,8 +102,15 @@ class Runtime:
         await self.outbox.start()
         await self.deliveries.start()
         await self.scheduler.start()
+        if self.upstream is not None:
+            await self.upstream.start()
 
     async def stop(self) -> None:
+        if self.upstream is not None:
+            await self.upstream.stop()
         await self.scheduler.stop()
         await self.deliveries.stop()
         await self.store.close()
+        close = getattr(self.processors.for_mode("live"), "aclose", None)
+        if close is not None:
+            await close()
