@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
 
 from komoju_server.config import Settings
 from komoju_server.processors import Processors
+from komoju_server.processors.base import observable, tokenizer
 from komoju_server.processors.live import live_processor
 from komoju_server.services.clock import Clock
 from komoju_server.services.customers import Customers
@@ -20,8 +20,8 @@ from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
-from komoju_server.services.tokens import Tokens, upstream_tokens
-from komoju_server.services.upstream import Upstream, UpstreamPayments, lookup_capable
+from komoju_server.services.tokens import Tokens
+from komoju_server.services.upstream import UpstreamPayments
 from komoju_server.services.webhooks import Webhooks
 from komoju_server.store import Store, open_store, sqlite_path
 from komoju_server.store.vault import LazyVault, VaultKeyError
@@ -44,7 +44,7 @@ class Runtime:
         self.outbox = Outbox(store, settings.webhook_url, notify=self.deliveries.poke)
         self.events = Events(store, fanout=self.outbox.fanout)
         self.processors = Processors(live=live_processor(settings))
-        self.tokens = Tokens(store, self.clock, self.vault, upstream_tokens(self.processors.for_mode("live")))
+        self.tokens = Tokens(store, self.clock, self.vault, tokenizer(self.processors.for_mode("live")))
         self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
         self.payments = Payments(
             store,
@@ -56,16 +56,16 @@ class Runtime:
             settings.intent_lease,
         )
         # A remote live processor's changes (webhooks, reconcile) reach our payments through this.
-        live = self.processors.for_mode("live")
+        reporter = observable(self.processors.for_mode("live"))
         self.upstream = (
             UpstreamPayments(
                 store,
-                cast(Upstream, live),
+                reporter,
                 self.payments,
                 settings.live_processor_webhook_secret,
                 settings.live_processor_reconcile_every,
             )
-            if lookup_capable(live)
+            if reporter is not None
             else None
         )
         self.webhooks = Webhooks(store, self.clock, self.events, self.vault, self.outbox)

@@ -112,3 +112,15 @@ def test_a_refusal_is_kept_as_komojus_error_code(implementation):
     with pytest.raises(ApiError) as refused:
         run(processor.charge(decline(processor, "k1")))
     assert (refused.value.code, refused.value.status) == ("card_declined", 502)
+
+
+def test_optional_capabilities_are_found_on_the_processors_that_have_them():
+    from komoju_server.processors.base import observable, tokenizer
+    from komoju_server.processors.komoju import KomojuProcessor
+
+    upstream = KomojuProcessor("http://127.0.0.1:9", "sk_test_key")
+    assert observable(upstream) is upstream and tokenizer(upstream) is upstream
+    # The sandbox and the fake report nothing later and hold no cards.
+    for local in (SandboxProcessor(), FakeProcessor()):
+        assert observable(local) is None and tokenizer(local) is None
+    assert observable(None) is None and tokenizer(None) is None

@@ -24,6 +24,7 @@ from komoju_server.processors.base import (
     PaymentResult,
     RefundRequest,
     RefundResult,
+    TokenResult,
     TopUpRequest,
     Unanswered,
 )
@@ -187,7 +188,8 @@ def test_a_payment_with_an_upstream_token_forwards_the_token_id():
 def test_tokenize_answers_the_upstream_token():
     token = {"id": "tok_up", "resource": "token", "payment_details": {"type": "credit_card", "email": None}}
     upstream = Upstream(json_response(200, token))
-    assert run(upstream.processor().tokenize(CARD)) == token
+    made = run(upstream.processor().tokenize(CARD))
+    assert made == TokenResult({"type": "credit_card", "email": None}, {TOKEN_FIELD: "tok_up"})
     assert upstream.requests[0].url.path == "/api/v1/tokens"
     assert "X-KOMOJU-IDEMPOTENCY" not in upstream.requests[0].headers
 

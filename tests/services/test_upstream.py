@@ -13,6 +13,7 @@ from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import Payment
 from komoju_server.processors.base import PaymentResult, RefundResult, Unanswered
+from komoju_server.processors.komoju import KomojuProcessor
 from komoju_server.services.upstream import UpstreamPayments
 from komoju_server.store import Store, intents
 from komoju_server.store import payments as payments_table
@@ -25,6 +26,7 @@ SCOPE = ("merchant1", "live")
 
 class ScriptedUpstream:
     name = "komoju"
+    read_event = staticmethod(KomojuProcessor.read_event)  # KOMOJU's events, read as the real one does
 
     def __init__(self, answers: dict[str, PaymentResult | Exception]) -> None:
         self.answers = answers

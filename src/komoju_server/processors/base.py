@@ -111,6 +111,15 @@ class PaymentResult:
     refunds: tuple[RefundResult, ...] = ()  # every refund it has made of the payment, when it says
 
 
+@dataclass(frozen=True)
+class TokenResult:
+    """A token made at the processor, which then holds the card: what the token shows, and what
+    a payment with it forwards instead of the card (no card data; kept sealed with our token)."""
+
+    details: Mapping[str, Any]
+    charge_details: Mapping[str, Any]
+
+
 class Unanswered(Exception):
     """The processor could not be asked, or did not answer usably. `sent` says whether the
     request may have reached it (then its outcome is unknown)."""
@@ -134,3 +143,36 @@ class Processor(Protocol):
     async def refund(self, request: RefundRequest) -> RefundResult: ...
 
     async def cancel(self, request: CancelRequest) -> PaymentResult: ...
+
+
+# -- optional capabilities: what a remote processor may also do ------------------------------
+
+
+class Tokenizer(Protocol):
+    """A processor that makes tokens itself (live-mode POST /tokens goes there)."""
+
+    async def tokenize(self, details: Mapping[str, Any], currency: str | None = None) -> TokenResult: ...
+
+
+class Observable(Protocol):
+    """A remote processor that reports what happens to payments after a call: it answers
+    lookups (for a reconcile) and sends events (webhooks) whose payment it can read."""
+
+    name: str
+
+    async def lookup(self, reference: str) -> PaymentResult: ...
+
+    def read_event(self, event: Mapping[str, Any]) -> PaymentResult | None:
+        """The payment an event reports, None for events about nothing of a payment's (a ping);
+        ValueError for an event that is not one."""
+        ...
+
+
+def tokenizer(processor: object) -> Tokenizer | None:
+    return processor if callable(getattr(processor, "tokenize", None)) else None  # type: ignore[return-value]
+
+
+def observable(processor: object) -> Observable | None:
+    remote = bool(getattr(processor, "remote", False))
+    readable = all(callable(getattr(processor, name, None)) for name in ("lookup", "read_event"))
+    return processor if remote and readable else None  # type: ignore[return-value]

@@ -39,6 +39,7 @@ from komoju_server.processors.base import (
     PaymentResult,
     RefundRequest,
     RefundResult,
+    TokenResult,
     TopUpRequest,
     Unanswered,
 )
@@ -61,7 +62,7 @@ ACCESS_CODES = ("unauthorized", "forbidden")
 UNKNOWN_OUTCOME_CODES = ("internal_server_error", "bad_gateway")
 
 # A live payment paid with an upstream token carries only the token's id, under this name, in
-# its details (see services/tokens.py): the upstream holds the card.
+# its details (`TokenResult.charge_details`): the upstream holds the card.
 TOKEN_FIELD = "upstream_token"
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS  # one request, one byte sequence: the upstream replays by bytes
@@ -197,16 +198,28 @@ class KomojuProcessor:
         """The upstream payment as it is now (reconcile asks this of every open payment)."""
         return _usable(await self._call("GET", f"/payments/{reference}", None, None))
 
-    async def tokenize(self, details: Mapping[str, Any], currency: str | None = None) -> dict[str, Any]:
-        """An upstream token for payment details: the upstream's answer, as it gave it. Not
-        keyed: a token moves no money, and a lost one is simply never used."""
+    @staticmethod
+    def read_event(event: Mapping[str, Any]) -> PaymentResult | None:
+        """A KOMOJU webhook event's payment: `payment.*` events carry it as their data."""
+        event_type = event.get("type")
+        if not isinstance(event_type, str):
+            raise ValueError("not an event")
+        if not event_type.startswith("payment."):
+            return None  # ping, customer.*, subscription.*: nothing of a payment moves
+        return payment_result(event.get("data"))
+
+    async def tokenize(self, details: Mapping[str, Any], currency: str | None = None) -> TokenResult:
+        """An upstream token for payment details: it shows the upstream token's details, and a
+        payment with it forwards the upstream token's id. Not keyed: a token moves no money,
+        and a lost one is simply never used."""
         body: dict[str, Any] = {"payment_details": dict(details)}
         if currency is not None:
             body["currency"] = currency
         answer = await self._call("POST", "/tokens", None, body)
         if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
             raise Unanswered("the upstream answered a token without an id", sent=True)
-        return answer
+        shown = answer.get("payment_details")
+        return TokenResult(dict(shown) if isinstance(shown, dict) else {}, {TOKEN_FIELD: answer["id"]})
 
     # -- HTTP --------------------------------------------------------------------------------
 

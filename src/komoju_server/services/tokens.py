@@ -9,16 +9,14 @@ or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from komoju_server.domain import clock, ids, money, params
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError, missing
 from komoju_server.domain.token import LIFETIME_SECONDS, Token
 from komoju_server.methods import Method, clean_details, method_of
-from komoju_server.processors.base import Unanswered
-from komoju_server.processors.komoju import TOKEN_FIELD
+from komoju_server.processors.base import Tokenizer, Unanswered
 from komoju_server.services import answers
 from komoju_server.services.clock import Clock
 from komoju_server.services.payments import Resolved
@@ -51,15 +49,9 @@ def invalid_token(param: str) -> ApiError:
     return ApiError("invalid_token", param)
 
 
-class UpstreamTokens(Protocol):
-    """A live processor that holds card details itself: it makes the tokens (KOMOJU's POST /tokens)."""
-
-    async def tokenize(self, details: Mapping[str, Any], currency: str | None = None) -> dict[str, Any]: ...
-
-
 class Tokens:
     def __init__(
-        self, store: Store, clock: Clock, vault: Vault | LazyVault, upstream: UpstreamTokens | None = None
+        self, store: Store, clock: Clock, vault: Vault | LazyVault, upstream: Tokenizer | None = None
     ) -> None:
         self._store = store
         self._clock = clock
@@ -90,7 +82,7 @@ class Tokens:
 
     async def _create_upstream(
         self,
-        upstream: UpstreamTokens,
+        upstream: Tokenizer,
         caller: Caller,
         method: Method,
         details: dict[str, Any],
@@ -101,20 +93,19 @@ class Tokens:
         is kept, sealed, under a token of ours. Ours is what the client gets, so use-once, expiry
         and merchant scoping work as for any token; a payment with it forwards the upstream id."""
         try:
-            answer = await upstream.tokenize(details, currency)
+            made = await upstream.tokenize(details, currency)
         except Unanswered as lost:
             log.warning("live tokenize unanswered: %s", lost.reason)
             raise ApiError("bad_gateway") from None
-        shown = answer.get("payment_details")
         token = Token(
             id=ids.new_token_id(),
             merchant_id=caller.merchant_id,
             mode=caller.mode,
             created_at=now,
             expires_at=now + LIFETIME_SECONDS,
-            details=dict(shown) if isinstance(shown, dict) else public_details(method, details),
+            details=dict(made.details) or public_details(method, details),
         )
-        pointer = {"type": method.type, TOKEN_FIELD: answer["id"]}
+        pointer = {**made.charge_details, "type": method.type}
         sealed = self._vault.seal(pointer, table.TABLE, token.id)
         await self._store.run([table.insert(token, sealed), *answers.writes_for(200, token.to_api())])
         return token
@@ -152,11 +143,6 @@ class Tokens:
         sealed = await table.any_sealed(self._store)
         if sealed is not None:
             check_opens(self._vault, table.TABLE, *sealed)
-
-
-def upstream_tokens(processor: Any) -> UpstreamTokens | None:
-    """The live processor, when it makes tokens itself (see `KomojuProcessor.tokenize`)."""
-    return processor if callable(getattr(processor, "tokenize", None)) else None
 
 
 def check_opens(vault: Vault | LazyVault, table_name: str, row_id: str, blob: bytes) -> None:

@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import orjson
 
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import Payment
-from komoju_server.processors.base import PaymentResult, Unanswered
-from komoju_server.processors.komoju import payment_result
+from komoju_server.processors.base import Observable, PaymentResult, Unanswered
 from komoju_server.store import Store, intents
 from komoju_server.webhooks import signing
 
@@ -30,14 +29,6 @@ log = logging.getLogger("komoju_server")
 
 OPEN = ("pending", "authorized")
 MAX_REMEMBERED_UNKNOWN = 10_000  # unknown references already logged; bounds the memory a flood may take
-
-
-class Upstream(Protocol):
-    """A remote processor that can be asked how a payment stands."""
-
-    name: str
-
-    async def lookup(self, reference: str) -> PaymentResult: ...
 
 
 class Observer(Protocol):
@@ -52,7 +43,7 @@ class UpstreamPayments:
     def __init__(
         self,
         store: Store,
-        processor: Upstream,
+        processor: Observable,
         payments: Observer,
         webhook_secret: str | None,
         reconcile_every: float,
@@ -85,14 +76,13 @@ class UpstreamPayments:
             raise ApiError("bad_request", message="The webhook body is not JSON.") from None
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise ApiError("bad_request", message="The webhook body is not an event.")
-        event_type: str = event["type"]
-        if not event_type.startswith("payment."):
-            return f"ignored {event_type}"  # ping, customer.*, subscription.*: nothing of ours moves
         try:
-            result = payment_result(event.get("data"))
+            result = self._processor.read_event(event)
         except ValueError:
             raise ApiError("bad_request", message="The event's data is not a payment.") from None
-        return await self._observe(result, why=event_type)
+        if result is None:
+            return f"ignored {event['type']}"  # nothing of ours moves
+        return await self._observe(result, why=event["type"])
 
     async def _observe(self, result: PaymentResult, why: str) -> str:
         found = await intents.payment_for(self._store, self._processor.name, result.reference)
@@ -157,8 +147,3 @@ class UpstreamPayments:
                 await self.reconcile()
             except Exception as exc:  # the database or the upstream misbehaved; try next round
                 log.error("%s reconcile failed: %s", self._processor.name, type(exc).__name__)
-
-
-def lookup_capable(processor: Any) -> bool:
-    """Whether a live processor can be kept in step (it is remote and answers lookups)."""
-    return bool(getattr(processor, "remote", False)) and callable(getattr(processor, "lookup", None))
