@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from komoju_server.domain import clock
 from komoju_server.domain.caller import Caller, Mode
+from komoju_server.services.background import BackgroundTask
 from komoju_server.store import Store, StoreUnavailable, Write
 from komoju_server.store import timers as table
 from komoju_server.store.timers import Timer
@@ -53,7 +54,7 @@ class Scheduler:
         self._chores: list[tuple[Chore, float]] = []
         self._chores_due: dict[int, float] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("scheduler", self._run)
 
     def handle(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -123,15 +124,10 @@ class Scheduler:
     # -- the background task -------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="scheduler")
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
     async def _run(self) -> None:
         outage_delay = OUTAGE_FIRST_RETRY

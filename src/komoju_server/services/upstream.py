@@ -12,7 +12,6 @@ our own state table allows, so an old event arriving late changes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Protocol, cast
 
@@ -22,6 +21,7 @@ from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import Payment
 from komoju_server.processors.base import Observable, PaymentResult, Unanswered
+from komoju_server.services.background import BackgroundTask
 from komoju_server.store import Store, intents
 from komoju_server.webhooks import signing
 
@@ -54,7 +54,7 @@ class UpstreamPayments:
         self._webhook_secret = webhook_secret
         self._reconcile_every = reconcile_every
         self._unknown: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("reconcile", self._reconcile_forever)
 
     @property
     def processor_name(self) -> str:
@@ -130,15 +130,11 @@ class UpstreamPayments:
         return observed
 
     async def start(self) -> None:
-        if self._reconcile_every > 0 and self._task is None:
-            self._task = asyncio.create_task(self._reconcile_forever(), name="reconcile")
+        if self._reconcile_every > 0:
+            self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
     async def _reconcile_forever(self) -> None:
         while True:
