@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from komoju_server.domain.clock import TimeRange
 from komoju_server.services import answers
 from komoju_server.services.changes import change
 from komoju_server.services.customers import Customers
@@ -69,7 +70,7 @@ class World:
         return claim.status, claim.body
 
     async def customers_total(self) -> int:
-        return (await self.customers.page(CALLER, {}, 1, 10))[0]
+        return (await self.customers.page(CALLER, TimeRange(), 1, 10))[0]
 
 
 def run_with(tmp_path: Path, body: Callable[[World], Awaitable[None]]) -> None:

@@ -123,17 +123,15 @@ def payment_filter(query: dict[str, Any]) -> PaymentFilter:
     else:
         status = None
     currency = query.get("currency")
-    start, end = time_range(query)
     return PaymentFilter(
         status=status,
         currency=money.currency(currency) if params.present(currency) else None,
         external_order_num=params.text(query.get("external_order_num"), "external_order_num"),
-        start_time=start,
-        end_time=end,
+        created=time_range(query),
     )
 
 
-def time_range(query: dict[str, Any]) -> tuple[int | None, int | None]:
+def time_range(query: dict[str, Any]) -> clock.TimeRange:
     """The `start_time` / `end_time` filters every list takes (ISO 8601, inclusive)."""
     bounds: list[int | None] = []
     for name in ("start_time", "end_time"):
@@ -145,7 +143,7 @@ def time_range(query: dict[str, Any]) -> tuple[int | None, int | None]:
             bounds.append(clock.parse_iso(str(value)))
         except ValueError as exc:
             raise invalid(name) from exc
-    return bounds[0], bounds[1]
+    return clock.TimeRange(bounds[0], bounds[1])
 
 
 def webhook_urls(value: Any) -> tuple[str, ...]:

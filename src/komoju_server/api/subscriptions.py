@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon.asgi
 
-from komoju_server.api import requests
+from komoju_server.api import inputs, requests
 from komoju_server.api.payments import base_url, scenario
 from komoju_server.api.responses import envelope, page_params, send
 from komoju_server.runtime import Runtime
@@ -17,7 +17,7 @@ class SubscriptionList:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         query = requests.query(req)
         number, per_page = page_params(query)
-        total, found = await self._rt.subscriptions.page(req.context.caller, query, number, per_page)
+        total, found = await self._rt.subscriptions.page(req.context.caller, inputs.time_range(query), number, per_page)
         send(resp, envelope([s.to_api() for s in found], total, number, per_page))
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:

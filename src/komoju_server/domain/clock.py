@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 UTC = dt.UTC
@@ -50,3 +51,11 @@ def end_of_jst_day(seconds: int, days_later: int) -> int:
     # Japan keeps no daylight saving time: a Japanese day is a fixed 86,400-second span.
     jst_day = (seconds + _JST_OFFSET) // 86_400
     return (jst_day + days_later + 1) * 86_400 - _JST_OFFSET - 1
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Inclusive bounds on when objects were created (a list's `start_time` / `end_time`)."""
+
+    start: int | None = None
+    end: int | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from komoju_server.domain.clock import iso
+from komoju_server.domain.clock import TimeRange, iso
 
 
 @dataclass(slots=True)
@@ -98,5 +98,4 @@ class PaymentFilter:
     status: str | None = None
     currency: str | None = None
     external_order_num: str | None = None
-    start_time: int | None = None
-    end_time: int | None = None
+    created: TimeRange = TimeRange()

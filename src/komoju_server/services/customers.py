@@ -15,6 +15,7 @@ from typing import Any
 from komoju_server.domain import ids, params, rules
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.cards import card_brand
+from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.methods import Family, Method, method_of
@@ -25,7 +26,7 @@ from komoju_server.services.events import Events
 from komoju_server.services.locks import KeyedLocks
 from komoju_server.services.payments import Resolved
 from komoju_server.services.tokens import PARAM, Tokens, check_opens, currency_for, public_details
-from komoju_server.store import Conflict, Store, Write, listing
+from komoju_server.store import Conflict, Store, Write
 from komoju_server.store import customers as table
 from komoju_server.store.vault import LazyVault, Vault, VaultError
 
@@ -75,9 +76,9 @@ class Customers:
         return found[0]
 
     async def page(
-        self, caller: Caller, query: dict[str, Any], number: int, per_page: int
+        self, caller: Caller, created: TimeRange, number: int, per_page: int
     ) -> tuple[int, list[Customer]]:
-        return await table.page(self._store, caller.scope, listing.time_range(query), number, per_page)
+        return await table.page(self._store, caller.scope, created, number, per_page)
 
     async def details_for_charge(self, caller: Caller, customer_id: Any, now: int) -> Resolved:
         """The customer's stored details, ready to charge (for payments and subscriptions).

@@ -14,6 +14,7 @@ from typing import Any
 
 from komoju_server.domain import ids, money, params
 from komoju_server.domain.caller import Caller
+from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
 from komoju_server.domain.subscription import ACTIVE, PERIODS, Subscription
@@ -26,7 +27,7 @@ from komoju_server.services.inputs import CustomerDetails, NewPayment
 from komoju_server.services.locks import KeyedLocks
 from komoju_server.services.payments import Payments, Recurring
 from komoju_server.services.scheduler import Scheduler
-from komoju_server.store import Store, Write, listing
+from komoju_server.store import Store, Write
 from komoju_server.store import subscriptions as table
 
 CHARGE_TIMER = "subscription.charge"
@@ -56,9 +57,9 @@ class Subscriptions:
         return found
 
     async def page(
-        self, caller: Caller, query: dict[str, Any], number: int, per_page: int
+        self, caller: Caller, created: TimeRange, number: int, per_page: int
     ) -> tuple[int, list[Subscription]]:
-        return await table.page(self._store, caller.scope, listing.time_range(query), number, per_page)
+        return await table.page(self._store, caller.scope, created, number, per_page)
 
     # -- creating ---------------------------------------------------------------------------
 

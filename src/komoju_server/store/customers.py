@@ -5,8 +5,7 @@ Deleting a customer removes its row, and the sealed details with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.customer import Customer
 from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
@@ -71,9 +70,11 @@ async def get(store: Store, scope: tuple[str, str], customer_id: str) -> tuple[C
 
 
 async def page(
-    store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
+    store: Store, scope: tuple[str, str], created: TimeRange, number: int, per_page: int
 ) -> tuple[int, list[Customer]]:
-    total, rows = await listing.page(store, TABLE, scope, conditions, number, per_page, "version, doc")
+    total, rows = await listing.page(
+        store, TABLE, scope, listing.created_within(created), number, per_page, "version, doc"
+    )
     return total, [Customer.from_doc(doc, version) for version, doc in rows]
 
 

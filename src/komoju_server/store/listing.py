@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from komoju_server.domain import clock, params
-from komoju_server.domain.errors import invalid
+from komoju_server.domain.clock import TimeRange
 from komoju_server.store.base import Row, Store, Write
 
 Condition = tuple[str, Sequence[Any]]
@@ -26,17 +25,10 @@ NEXT_POSITION = (
 CURRENT_POSITION = "(SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?)"
 
 
-def time_range(query: dict[str, Any]) -> list[Condition]:
-    """The `start_time` / `end_time` filters every list takes (ISO 8601, inclusive)."""
-    conditions: list[Condition] = []
-    for name, clause in (("start_time", "created_at >= ?"), ("end_time", "created_at <= ?")):
-        value = query.get(name)
-        if params.present(value):
-            try:
-                conditions.append((clause, (clock.parse_iso(str(value)),)))
-            except ValueError as exc:
-                raise invalid(name) from exc
-    return conditions
+def created_within(created: TimeRange) -> list[Condition]:
+    """The conditions of a list's `start_time` / `end_time` filters (inclusive)."""
+    bounds = (("created_at >= ?", created.start), ("created_at <= ?", created.end))
+    return [(clause, (value,)) for clause, value in bounds if value is not None]
 
 
 def next_position(merchant_id: str, mode: str, resource: str) -> Write:

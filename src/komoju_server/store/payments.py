@@ -58,12 +58,10 @@ def conditions(filter_: PaymentFilter) -> list[listing.Condition]:
         ("status = ?", filter_.status),
         ("currency = ?", filter_.currency),
         ("external_order_num = ?", filter_.external_order_num),
-        ("created_at >= ?", filter_.start_time),
-        ("created_at <= ?", filter_.end_time),
     ):
         if value is not None:
             found.append((clause, (value,)))
-    return found
+    return found + listing.created_within(filter_.created)
 
 
 async def page(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.subscription import Subscription
 from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
@@ -49,9 +48,11 @@ async def get(store: Store, scope: tuple[str, str], subscription_id: str) -> Sub
 
 
 async def page(
-    store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
+    store: Store, scope: tuple[str, str], created: TimeRange, number: int, per_page: int
 ) -> tuple[int, list[Subscription]]:
-    total, rows = await listing.page(store, "subscriptions", scope, conditions, number, per_page, "version, doc")
+    total, rows = await listing.page(
+        store, "subscriptions", scope, listing.created_within(created), number, per_page, "version, doc"
+    )
     return total, [Subscription.from_doc(doc, version) for version, doc in rows]
 
 
