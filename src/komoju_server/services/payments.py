@@ -22,12 +22,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 
 from komoju_server.domain import clock, ids, states
-from komoju_server.domain.caller import Caller
+from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment, PaymentFilter
 from komoju_server.methods import Family, Method, clean_details, method_of, split_secrets
@@ -495,7 +495,7 @@ class Payments:
             except Conflict:
                 continue  # another process is recovering it
             secrets = self._vault.open(intent.sealed, SEALED_TABLE, intent.key) if intent.sealed else {}
-            caller = Caller(intent.merchant_id, intent.mode, "secret")  # type: ignore[arg-type]
+            caller = Caller(intent.merchant_id, cast(Mode, intent.mode), "secret")
             try:
                 if intent.kind == "charge":
                     request, payment = _charge_from_json(intent, secrets)
@@ -731,7 +731,7 @@ def _past_deadline(payment: Payment, now: int) -> bool:
 
 
 def _moving(pending: list[Intent]) -> bool:
-    """A capture or cancel is in flight at the processor: the payment's status is about to change."""
+    """A capture, cancel or top-up is in flight at the processor: the payment's status is about to change."""
     return any(intent.kind in ("capture", "cancel", "top_up") for intent in pending)
 
 
