@@ -10,6 +10,11 @@ payment goes through the same services the API tests run on both databases.
 - `hooks`: a webhook receiver registered on the site; `hooks.wait_event(type, resource_id)`.
 - `page`: a fresh browser page (its own cookies), English unless the test says otherwise
   (`browser_context(locale="ja-JP")` makes another).
+
+Chromium starts once per test module, not per run: while Playwright's sync API lives it marks
+its event loop as running in this thread, so `asyncio.run()` (tests/support.with_store, the
+in-process server's set-up) fails in any test run meanwhile. In a module that uses the browser,
+talk to the server over HTTP only.
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ def hooks(site: ServerProcess) -> Iterator[Hooks]:
     receiver.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/browser installs it (scripts/test runs it)")

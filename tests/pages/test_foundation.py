@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +14,6 @@ from komoju_server.pages.locale import choose
 from komoju_server.pages.messages import Messages
 from komoju_server.pages.render import HEADERS, money
 from tests.inprocess import InProcessServer
-from tests.support import ServerProcess
 
 _KEY_IN_TEMPLATE = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']\s*[,)]""")  # literal keys only
 
@@ -102,19 +100,3 @@ def test_the_stylesheet_is_served_from_the_package(server: InProcessServer) -> N
     assert css.status_code == 200
     assert css.headers["content-type"] == "text/css; charset=utf-8"
     assert "@import" not in css.text and "url(" not in css.text  # nothing fetched from elsewhere
-
-
-def test_the_error_page_in_chromium_switches_language_and_fetches_nothing_from_elsewhere(
-    site: ServerProcess, page: Any
-) -> None:
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    answer = page.goto(site.url + "/assets/missing.css")
-    assert answer.status == 404
-    assert page.locator("h1").inner_text() == "Something went wrong"
-    assert page.get_by_role("alert").inner_text() == "This page does not exist."
-    assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # the stylesheet applied
-    page.get_by_role("link", name="日本語").click()
-    assert page.get_by_role("alert").inner_text() == "このページは見つかりません。"
-    assert page.locator("html").get_attribute("lang") == "ja"
-    assert requested and all(url.startswith(site.url + "/") for url in requested)
