@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from komoju_server.config import Settings
+from komoju_server.console import Console
 from komoju_server.processors import Processors
 from komoju_server.processors.base import observable, tokenizer
 from komoju_server.processors.live import live_processor
@@ -31,16 +32,18 @@ log = logging.getLogger("komoju_server")
 
 
 class Runtime:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, console: Console | None = None) -> None:
         self.settings = settings
         self.store = store
+        # What the process prints while it serves (console.py); nothing unless `serve` gives one.
+        self.console = console or Console()
         self.maintenance = settings.maintenance
         self.keyring = KeyRing(store)
         self.clock = Clock(store)
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends
         # them, so it comes first, then the outbox that tells it, then the events it fans out.
-        self.deliveries = Worker(store, self.vault, options_from(settings))
+        self.deliveries = Worker(store, self.vault, options_from(settings), report=self.console.delivery)
         self.outbox = Outbox(store, settings.webhook_url, notify=self.deliveries.poke)
         self.events = Events(store, fanout=self.outbox.fanout)
         self.processors = Processors(live=live_processor(settings))
@@ -75,7 +78,7 @@ class Runtime:
         self.scheduler.chore(self.idempotency.purge)
         # Processor calls whose caller died or lost the answer are asked again with their key.
         self.scheduler.chore(self.payments.recover, every=settings.intent_recovery_every)
-        self.deadlines = Deadlines(self.payments)
+        self.deadlines = Deadlines(self.payments, on_expired=self.console.expired)
         self.scheduler.handle(DEADLINE_TIMER, self.deadlines.expire_due)
         self.subscriptions = Subscriptions(
             store, self.clock, self.payments, self.events, self.scheduler, settings.public_url or ""
@@ -85,8 +88,8 @@ class Runtime:
         self.scheduler.chore(self.tokens.forget_expired)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        runtime = cls(settings, open_store(settings.database_url))
+    def build(cls, settings: Settings, console: Console | None = None) -> Runtime:
+        runtime = cls(settings, open_store(settings.database_url), console)
         try:
             runtime.vault.load()  # a missing or bad vault key stops the server before it serves
         except VaultKeyError as exc:
@@ -114,3 +117,4 @@ class Runtime:
         close = getattr(self.processors.for_mode("live"), "aclose", None)
         if close is not None:
             await close()
+        self.console.flush()

@@ -8,9 +8,11 @@ import falcon
 import falcon.asgi
 
 from komoju_server.api import errors
+from komoju_server.api.access import AccessLog, App
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import RequestMiddleware
 from komoju_server.config import Settings
+from komoju_server.console import Console, configure_logging, console_for
 from komoju_server.runtime import Runtime
 
 API = "/api/v1"
@@ -55,6 +57,15 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     return app
 
 
-def app_from_env() -> falcon.asgi.App:
-    """Factory for worker processes: settings come from the environment."""
-    return create_app(Runtime.build(Settings.from_env()))
+def served_app(settings: Settings, console: Console) -> App:
+    """The application as `serve` runs it: with the console's request lines around it."""
+    app = create_app(Runtime.build(settings, console))
+    return AccessLog(app, console) if console.prints else app
+
+
+def app_from_env() -> App:
+    """Factory for worker processes: settings come from the environment; each process prints
+    its own console lines."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return served_app(settings, console_for(settings))

@@ -75,9 +75,7 @@ class Customers:
             raise ApiError("not_found")
         return found[0]
 
-    async def page(
-        self, caller: Caller, created: TimeRange, number: int, per_page: int
-    ) -> tuple[int, list[Customer]]:
+    async def page(self, caller: Caller, created: TimeRange, number: int, per_page: int) -> tuple[int, list[Customer]]:
         return await table.page(self._store, caller.scope, created, number, per_page)
 
     async def details_for_charge(self, caller: Caller, customer_id: Any, now: int) -> Resolved:

@@ -241,6 +241,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX processor_references_by_payment ON processor_references (payment_id)",
         ],
     ),
+    (
+        6,
+        "merchants in the order they were made; test keys kept sealed to be shown again",
+        [
+            # The order merchants were made in (the first one is the start banner's): set to
+            # one more than the largest at insert. Merchants made before count as 0, oldest.
+            "ALTER TABLE merchants ADD COLUMN number BIGINT NOT NULL DEFAULT 0",
+            # A test key itself, sealed by the vault (bound to its key_hash), so that
+            # `merchants list` and the start banner can show it again; NULL for live keys,
+            # which are only ever shown once, and for keys made before this migration.
+            "ALTER TABLE api_keys ADD COLUMN sealed {bytes}",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)
