@@ -181,7 +181,7 @@ def _describe(obj: dict[str, Any]) -> str:
             text += f", {short} short"
         text += ")"
     if obj.get("resource") == "subscription":
-        text += f" ({len(obj.get('payments') or [])} payments, next charge {obj.get('next_capture_at')})"
+        text += f" ({len(obj.get('payments') or [])} payments, next charge {obj.get('next_capture_at') or 'none'})"
     return text
 
 
