@@ -15,6 +15,7 @@ from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
 from komoju_server.services.outbox import Outbox
+from komoju_server.services.payment_pages import PaymentPages
 from komoju_server.services.payments import Payments
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
@@ -82,6 +83,8 @@ class Runtime:
         )
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
+        # The customer's pages about one payment (instructions, offsite) read and act through it.
+        self.payment_pages = PaymentPages(store, self.payments, self.sandbox)
         self.scheduler.chore(self.tokens.forget_expired)
 
     @classmethod

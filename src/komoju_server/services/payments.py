@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 
-from komoju_server.domain import clock, ids, states
+from komoju_server.domain import clock, ids, params, states
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment, PaymentFilter
@@ -165,6 +165,15 @@ class Payments:
             raise ApiError("not_found")
         return payment
 
+    async def find(self, payment_id: str, mode: Mode | None = None) -> Payment:
+        """A payment by its id alone, for the customer's pages (instructions, offsite), which have
+        no API key: the 25-character id is the key. `mode="test"` for anything a test-mode
+        control does to it, so that a live payment is never found there."""
+        payment = await table.find(self._store, payment_id, mode) if params.object_id(payment_id) else None
+        if payment is None:
+            raise ApiError("not_found")
+        return payment
+
     async def page(
         self, caller: Caller, filter_: PaymentFilter, number: int, per_page: int
     ) -> tuple[int, list[Payment]]:
@@ -199,7 +208,9 @@ class Payments:
             external_order_num=new.external_order_num,
             metadata=dict(new.metadata),
             locale=new.locale,
-            return_url=new.return_url,
+            # Where the customer goes back to after paying away from the API: the request's
+            # return_url, or the one a redirect method takes in its payment_details.
+            return_url=new.return_url or _given_return_url(resolved.details),
             cancel_url=new.cancel_url,
             fraud_details=new.fraud_details,
             capture=new.capture,
@@ -220,7 +231,7 @@ class Payments:
             base_url=base_url,
             locale=payment.locale,
             external_order_num=payment.external_order_num,
-            return_url=payment.return_url,
+            return_url=new.return_url,  # a processor reads payment_details[return_url] in the details
             scenario=new.scenario or resolved.scenario,
         )
         if processor.remote:
@@ -724,6 +735,12 @@ class Payments:
             return await self._change(caller, payment_id, decide)
         except _Unchanged as unchanged:
             return unchanged.payment
+
+
+def _given_return_url(details: Any) -> str | None:
+    """payment_details[return_url] (redirect methods take one; the method's rule checked it)."""
+    value = details.get("return_url")
+    return value if isinstance(value, str) else None
 
 
 def _past_deadline(payment: Payment, now: int) -> bool:
