@@ -60,6 +60,7 @@ _AT_THE_REGISTER: Steps = {  # Daily Yamazaki, Seicomart
     "ja": (
         "レジで「インターネット支払い（オンライン決済）」とお伝えください。",
         "レジのタッチパネルにオンライン決済番号「{receipt}」を入力します。",
+        "確認番号を求められたら「{confirmation_code}」を入力します。",
         "レジの画面でお支払い内容を確認し、「OK」を押します。",
         "現金でお支払いください。",
         "領収書を必ずお受け取りください。",
@@ -67,6 +68,7 @@ _AT_THE_REGISTER: Steps = {  # Daily Yamazaki, Seicomart
     "en": (
         "At the register, tell the staff you want to make an online payment (インターネット支払い).",
         "Enter the online payment number {receipt} on the register's touch panel.",
+        "If asked for a confirmation number, enter {confirmation_code}.",
         "Check the payment details on the register's screen and press OK.",
         "Pay in cash.",
         "Keep the receipt you are given.",
@@ -74,6 +76,7 @@ _AT_THE_REGISTER: Steps = {  # Daily Yamazaki, Seicomart
     "ko": (
         "계산대에서 「インターネット支払い」(온라인 결제)를 하겠다고 말씀해 주세요.",
         "계산대 터치 패널에 온라인 결제 번호 {receipt}을(를) 입력합니다.",
+        "확인 번호를 요청받으면 {confirmation_code}을(를) 입력합니다.",
         "계산대 화면에서 결제 내용을 확인하고 「OK」를 누릅니다.",
         "현금으로 결제해 주세요.",
         "영수증을 꼭 받아 두세요.",

@@ -32,6 +32,12 @@ def asked_locale(req: falcon.asgi.Request) -> str:
     return f"?locale={asked}" if asked in LOCALES else ""
 
 
+def already_done(pages: Pages, req: falcon.asgi.Request, resp: falcon.asgi.Response, facing: Facing) -> None:
+    """409: the payment is no longer waiting for this (paid, expired, decided), in its own language."""
+    locale = pages.locale(req, facing.payment.locale)
+    pages.render(req, resp, "error.html", locale, status=409, message="common.conflict")
+
+
 def method_context(facing: Facing, locale: str) -> dict[str, Any]:
     """What the template of the payment's method shows besides the payment itself."""
     details = facing.payment.details
@@ -80,9 +86,10 @@ class InstructionsPage:
         try:
             facing = await self._rt.payment_pages.act(payment_id, Family.DELAYED, "pay")
         except ApiError as refused:
-            if refused.code in REFUSED:
-                raise PageError(409) from None
-            raise
+            if refused.code not in REFUSED:
+                raise
+            already_done(self._pages, req, resp, await self._rt.payment_pages.show(payment_id, Family.DELAYED))
+            return
         self._pages.redirect(resp, f"{PATH}/{facing.payment.id}{asked_locale(req)}")
 
 

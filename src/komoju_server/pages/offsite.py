@@ -16,7 +16,7 @@ import falcon.asgi
 
 from komoju_server.domain.errors import ApiError
 from komoju_server.methods import Family
-from komoju_server.pages.instructions import asked_locale
+from komoju_server.pages.instructions import already_done, asked_locale
 from komoju_server.pages.render import PageError, Pages
 from komoju_server.runtime import Runtime
 from komoju_server.services.payment_pages import Action
@@ -61,9 +61,10 @@ class OffsitePage:
         try:
             facing = await self._rt.payment_pages.act(payment_id, Family.REDIRECT, DECISIONS[decision])
         except ApiError as refused:
-            if refused.code in REFUSED:
-                raise PageError(409) from None
-            raise
+            if refused.code not in REFUSED:
+                raise
+            already_done(self._pages, req, resp, await self._rt.payment_pages.show(payment_id, Family.REDIRECT))
+            return
         # Back to the merchant, or to this page, which now shows the result.
         self._pages.redirect(resp, facing.back_url or f"{PATH}/{facing.payment.id}{asked_locale(req)}")
 
