@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from komoju_server.domain import ids
+from komoju_server.domain.caller import Caller
+from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import Payment
 from komoju_server.domain.states import STATUSES
 from komoju_server.methods import Family
@@ -324,10 +326,15 @@ def test_a_live_payment_never_meets_a_test_control(
     for payment in live:
         stored = server.run(payments_table.find(server.runtime.store, payment.id))
         assert stored is not None and stored.status == "authorized" and stored.version == 0
-    # The service refuses them too, should another caller ever ask.
-    with pytest.raises(Exception) as refused:
+    # The services refuse them too, should another caller ever ask.
+    with pytest.raises(ApiError) as unknown:
         server.run(server.runtime.payment_pages.act(konbini.id, Family.DELAYED, "pay"))
-    assert getattr(refused.value, "code", None) == "not_found"
+    assert unknown.value.code == "not_found"
+    owner = Caller(merchant["merchant_id"], "live", "secret")
+    for control in (server.runtime.sandbox.complete, server.runtime.sandbox.fail, server.runtime.sandbox.cancel):
+        with pytest.raises(ApiError) as refused:
+            server.run(control(owner, line_pay.id))
+        assert refused.value.code == "forbidden"
 
 
 @pytest.mark.parametrize(
