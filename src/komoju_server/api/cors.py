@@ -22,8 +22,6 @@ need no `Vary: Origin`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 import falcon.asgi
 from falcon.routing import CompiledRouter
@@ -74,21 +72,21 @@ class CorsMiddleware:
             resp.set_header("Access-Control-Allow-Methods", ", ".join(methods))
             resp.set_header("Access-Control-Allow-Headers", ALLOW_HEADERS)
             resp.set_header("Access-Control-Max-Age", MAX_AGE)
-        req.context.preflight = True
         resp.complete = True
 
     async def process_response(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, req_succeeded: bool
     ) -> None:
-        if getattr(req.context, "preflight", False):
-            return
-        if resource is None and req.get_header("Origin") is not None:
-            # Refused before routing (maintenance): what the page asked for decides.
+        if resource is None:
+            # A preflight (answered above), or refused before routing (maintenance): then what
+            # the page asked for decides.
+            if req.method == "OPTIONS" or req.get_header("Origin") is None:
+                return
             resource = self._resource(req.path)
-        if resource is not None and req.method in publishable_methods(resource):
+        if req.method in publishable_methods(resource):
             resp.set_header("Access-Control-Allow-Origin", ALLOW_ORIGIN)
             resp.set_header("Access-Control-Expose-Headers", EXPOSE_HEADERS)
 
-    def _resource(self, path: str) -> Any:
+    def _resource(self, path: str) -> object:
         found = self._router.find(path)
         return None if found is None else found[0]
