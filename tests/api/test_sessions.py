@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from komoju_server.store import sessions as sessions_table
-from tests.api.payment_support import ID, TIME, card, error, konbini, order_num, parse_time
+from tests.api.payment_support import ID, TIME, card, error, order_num, parse_time
 
 RETURN_URL = "https://shop.example/orders/7/complete"
 JPY_1000_TYPES = [
