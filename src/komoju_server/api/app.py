@@ -49,6 +49,9 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server.api import routes
 
     routes.add_all(app, runtime, API)
+    from komoju_server import pages
+
+    pages.add_routes(app, runtime)
     return app
 
 

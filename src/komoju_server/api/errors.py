@@ -24,14 +24,25 @@ RETRY_AFTER_SECONDS = "1"
 _HTTP_CODES = {404: "not_found", 405: "bad_request", 401: "unauthorized", 403: "forbidden", 503: "service_unavailable"}
 
 
+def _page(req: falcon.asgi.Request) -> Any:
+    """The pages' renderer when the request is for a page (pages/__init__.py marks it), else None."""
+    return getattr(req.context, "pages", None)
+
+
 async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: ApiError, params: Any) -> None:
+    if pages := _page(req):
+        pages.error(req, resp, error.status)
+        return
     send(resp, error.body(), error.status)
 
 
 async def store_unavailable(
     req: falcon.asgi.Request, resp: falcon.asgi.Response, error: StoreUnavailable, params: Any
 ) -> None:
-    send(resp, ApiError("service_unavailable", message=UNAVAILABLE_MESSAGE).body(), 503)
+    if pages := _page(req):
+        pages.error(req, resp, 503)
+    else:
+        send(resp, ApiError("service_unavailable", message=UNAVAILABLE_MESSAGE).body(), 503)
     resp.set_header("Retry-After", RETRY_AFTER_SECONDS)
 
 
@@ -39,6 +50,9 @@ async def http_error(
     req: falcon.asgi.Request, resp: falcon.asgi.Response, error: falcon.HTTPError, params: Any
 ) -> None:
     status = error.status_code
+    if pages := _page(req):
+        pages.error(req, resp, status if 400 <= status < 500 else 500)
+        return
     code = _HTTP_CODES.get(status, "bad_request")
     send(resp, ApiError(code).body(), status if status in _HTTP_CODES or status < 500 else 400)
     if status == 405 and error.headers:
@@ -57,6 +71,9 @@ async def unexpected(req: falcon.asgi.Request, resp: falcon.asgi.Response, error
         type(error).__name__,
         _where(error),
     )
+    if pages := _page(req):
+        pages.error(req, resp, 500)
+        return
     send(resp, ApiError("internal_server_error").body(), 500)
 
 
