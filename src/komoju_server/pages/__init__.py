@@ -57,4 +57,7 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
 
     app.add_error_handler(PageError, page_error)
     assets.add_routes(app)
+    from komoju_server.pages import session
+
+    session.add_routes(app, runtime, pages)
     return pages
