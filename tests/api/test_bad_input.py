@@ -515,6 +515,17 @@ ROWS: list[Row] = [
         "missing_parameter",
         "payment_details[prepaid_number]",
     ),
+    # POST /payments/:id/capture (the payment is authorized for 1,000 + 100 tax)
+    ("capture", "amount", NOT_AMOUNT, "invalid_parameter", None),
+    ("capture", "amount", [0, "0", 1_001, "1001", 9_999_999], "not_capturable", None),
+    (
+        "capture",
+        "tax",
+        [*NOT_TEXT, "abc", -1, "-1", "1e3", 10_000_000, HUGE, NEG_HUGE, *NUL],
+        "invalid_parameter",
+        None,
+    ),
+    ("capture", "tax", [101, "100.5", 9_999_999], "not_capturable", None),
     # POST /payments/:id/refund
     ("refund", "amount", NOT_AMOUNT, "invalid_parameter", None),
     ("refund", "amount", [0, "0", 1_000_000], "not_refundable", None),
@@ -672,6 +683,8 @@ FORM_FIELDS: list[tuple[str, str, str, str | None]] = [
     ("create card payment", "payment_details[number]", "invalid_parameter", "invalid_parameter"),
     ("create konbini payment", "payment_details[store]", "invalid_parameter", "invalid_parameter"),
     ("update payment", "description", "invalid_parameter", "invalid_parameter"),
+    ("capture", "amount", "invalid_parameter", "invalid_parameter"),
+    ("capture", "tax", "invalid_parameter", "invalid_parameter"),
     ("refund", "amount", "invalid_parameter", "invalid_parameter"),
     ("refund request", "bank_code", "invalid_parameter", "invalid_parameter"),
     ("refund request", "account_type", "invalid_parameter", "invalid_parameter"),

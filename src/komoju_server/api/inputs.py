@@ -13,6 +13,7 @@ from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.methods import BY_TYPE, TYPES, clean_details, method_of
 from komoju_server.services.inputs import (
     BankAccount,
+    Capture,
     CustomerDetails,
     InlineDetails,
     NewPayment,
@@ -99,6 +100,15 @@ def payment_change(body: dict[str, Any], scenario: str | None = None) -> Payment
         top_up=top_up,
         scenario=scenario,
     )
+
+
+def capture(body: dict[str, Any]) -> Capture:
+    value = body.get("amount")
+    amount = money.amount(value) if params.present(value) else None
+    tax_value = body.get("tax")
+    if not params.present(tax_value):
+        return Capture(amount)
+    return Capture(amount, "auto" if money.is_auto(tax_value) else money.explicit_tax(tax_value))
 
 
 def refund(body: dict[str, Any]) -> Refund:

@@ -7,7 +7,7 @@ The API parses wire bodies into these once, at the edge (`api/inputs.py`); inter
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import PaymentFilter as PaymentFilter  # lists are filtered by it
@@ -68,6 +68,15 @@ class PaymentChange:
     # own method (so they are checked by the service, which knows it).
     top_up: str | dict[str, Any] | None = None
     scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """POST /payments/:id/capture: how much of an authorization to take; the rest is released."""
+
+    amount: int | None = None  # before tax; None: the amount authorized
+    # None: the authorized tax, or its share of a smaller amount; "auto": 10% of the amount.
+    tax: int | Literal["auto"] | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 
-from komoju_server.domain import clock, ids, states
+from komoju_server.domain import clock, ids, money, states
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment, PaymentFilter
@@ -69,6 +69,8 @@ INTENT_LEASE = 60  # seconds a claimed intent is its caller's, before recovery m
 SEALED_TABLE = "processor_intents"  # what a sealed intent's secrets are bound to, with its key
 # What a processor reports, as the state table's action that leads there.
 ACTION_FOR_STATUS = {"captured": "capture", "cancelled": "cancel", "expired": "expire", "failed": "fail"}
+
+FULL_CAPTURE = inputs.Capture()  # everything that was authorized
 
 T = TypeVar("T")
 
@@ -442,6 +444,8 @@ class Payments:
         if kind == "refund":
             return self._apply_refund(caller, payment, request, result, now)
         assert isinstance(result, PaymentResult)
+        if kind == "capture" and request.get("tax") is not None and result.status == "captured":
+            payment.amount, payment.tax = request["amount"], request["tax"]  # the rest was released
         if kind == "top_up":
             change = request.get("change") or {}
             if "description" in change:
@@ -598,15 +602,25 @@ class Payments:
 
         return await self._act(caller, payment_id, plan)
 
-    async def capture(self, caller: Caller, payment_id: str) -> Payment:
+    async def capture(self, caller: Caller, payment_id: str, wanted: inputs.Capture = FULL_CAPTURE) -> Payment:
+        """Takes an authorized card payment: all of it, or part (the rest is released). After a
+        partial capture the payment's amount, tax and total are what was captured."""
+
         async def plan(payment: Payment, pending: list[Intent], now: int) -> Plan:
-            card = method_of({"type": payment.method_type}).family is Family.CARD
+            method = method_of({"type": payment.method_type})
             # Past its deadline an authorization has lapsed, even before the scheduler marks it.
-            if not card or payment.status != "authorized" or _past_deadline(payment, now) or _moving(pending):
+            if (
+                method.family is not Family.CARD
+                or payment.status != "authorized"
+                or _past_deadline(payment, now)
+                or _moving(pending)
+            ):
                 raise ApiError("not_capturable")
-            return Plan(
-                "capture", payment.total, {"reference": payment.reference or payment.id, "amount": payment.total}
-            )
+            amount, tax = _captured(payment, wanted, method.limits[payment.currency][0])
+            request: dict[str, Any] = {"reference": payment.reference or payment.id, "amount": None, "tax": None}
+            if (amount, tax) != (payment.amount, payment.tax):
+                request.update(amount=amount, tax=tax)
+            return Plan("capture", amount + tax + payment.payment_method_fee, request)
 
         return await self._act(caller, payment_id, plan)
 
@@ -754,6 +768,25 @@ def _move(payment: Payment, status: str) -> bool:
     return True
 
 
+def _captured(payment: Payment, wanted: inputs.Capture, least: int) -> tuple[int, int]:
+    """The amount (before tax) and tax a capture takes: what was authorized unless told less.
+    Neither may grow past the authorization, nor the total fall below the method's minimum."""
+    amount = payment.amount if wanted.amount is None else wanted.amount
+    if wanted.tax == "auto":
+        tax = money.auto_tax(amount)
+    elif wanted.tax is None:
+        tax = money.share(amount, payment.amount, payment.tax)
+    else:
+        tax = wanted.tax
+    if amount > payment.amount:
+        raise ApiError("not_capturable", "amount")
+    if amount + tax > payment.amount + payment.tax:
+        raise ApiError("not_capturable", "tax")
+    if amount + tax + payment.payment_method_fee < least:
+        raise ApiError("not_capturable", "amount")
+    return amount, tax
+
+
 def _shown(payment: Payment, details: Any) -> dict[str, Any]:
     method = method_of({"type": payment.method_type})
     return {k: v for k, v in dict(details).items() if k in method.shows}
@@ -791,7 +824,9 @@ def _ask(processor: Processor, kind: str, key: str, request: dict[str, Any], sec
     """The processor call an intent stands for, rebuilt from its JSON (and sealed secrets)."""
     reference = request["reference"]
     if kind == "capture":
-        return processor.capture(CaptureRequest(key, reference, request["amount"]))
+        if request.get("tax") is None:  # everything authorized (intents from before partial capture too)
+            return processor.capture(CaptureRequest(key, reference))
+        return processor.capture(CaptureRequest(key, reference, request["amount"], request["tax"]))
     if kind == "refund":
         return processor.refund(RefundRequest(key, reference, request["amount"], request.get("description")))
     if kind == "cancel":
