@@ -581,3 +581,55 @@ def test_payment_methods_lists_each_method_and_currency(server, merchant):
         "USD",
     ]
     assert len({m["type_slug"] for m in methods}) == 23
+
+
+# -- browsers (CORS) ----------------------------------------------------------------------------
+
+ORIGIN = "https://shop.example"
+
+
+def preflight(server, path: str, method: str) -> httpx.Response:
+    with server.client(None) as anonymous:
+        return anonymous.options(
+            path,
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/sessions/bncg5974hoii95erwy2gqx7vz", "GET"),
+        ("POST", "/sessions/bncg5974hoii95erwy2gqx7vz/pay", "POST"),
+        ("GET", "/payment_methods", "GET"),
+    ],
+)
+def test_what_a_page_may_call_of_sessions_is_open_to_browsers(server, method, path, allowed):
+    response = preflight(server, path, method)
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-methods"] == allowed
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/sessions"), ("POST", "/sessions/bncg5974hoii95erwy2gqx7vz/cancel")]
+)
+def test_making_and_cancelling_sessions_stay_closed_to_browsers(server, method, path):
+    response = preflight(server, path, method)
+    assert response.status_code == 403
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_page_pays_a_session_from_another_origin(server, merchant, merchant_api):
+    session = made(merchant_api)
+    with server.client(merchant["test_publishable_key"], headers={"Origin": ORIGIN}) as page:
+        shown = page.get(f"/sessions/{session['id']}")
+        declined = pay(page, session["id"], card("4123111111111059"))
+        paid = pay(page, session["id"], card())
+    assert shown.headers["access-control-allow-origin"] == "*"
+    assert (declined.status_code, declined.headers["access-control-allow-origin"]) == (502, "*")
+    assert (paid.status_code, paid.json()["status"]) == (200, "completed")
