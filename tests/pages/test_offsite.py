@@ -4,6 +4,7 @@ return_url (a tiny shop served on 127.0.0.1) with the payment changed and its we
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -134,3 +135,24 @@ def test_japanese_renders_and_fits_a_phone(site_api: httpx.Client, browser_conte
         1,
     ]
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_from_the_hosted_page_through_the_offsite_page_back_to_the_shop(
+    site_api: httpx.Client, hooks: Hooks, shop: Shop, page: Any
+) -> None:
+    made = site_api.post(
+        "/sessions",
+        json={"amount": 1000, "currency": "JPY", "return_url": f"{shop.url}/thanks", "default_locale": "en"},
+    )
+    assert made.status_code == 200, made.text
+    session = made.json()
+    page.goto(session["session_url"])
+    page.get_by_role("link", name="LINE Pay").click()
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.wait_for_url(re.compile(r".*/offsite/.*"))
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(f"{shop.url}/thanks?session_id={session['id']}")
+    assert page.locator("h1").inner_text() == "Back at the shop"
+    payment = site_api.get(f"/sessions/{session['id']}").json()["payment"]
+    assert payment["status"] == "captured"
+    assert hooks.wait_event("payment.captured", payment["id"])["data"]["session"] == session["id"]

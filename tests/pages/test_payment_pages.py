@@ -448,3 +448,30 @@ def test_every_redirect_method_has_an_offsite_page(shop: httpx.Client, browser: 
         page = browser.get(path_of(answer.json()["payment_details"]["redirect_url"]))
         assert page.status_code == 200, method.type
         assert f"Payment method {t(f'payment.method_{method.type}')}" in text(page)
+
+
+def test_a_session_payment_goes_back_to_the_sessions_return_url_with_its_id(
+    shop: httpx.Client, browser: httpx.Client
+) -> None:
+    """The hosted page sends redirect and konbini payments here; back is return_url?session_id=ID."""
+    made = shop.post(
+        "/sessions", json={"amount": 1000, "currency": "JPY", "return_url": "https://shop.example/back?cart=7"}
+    ).json()
+    back = f"https://shop.example/back?cart=7&session_id={made['id']}"
+    paid = shop.post(f"/sessions/{made['id']}/pay", json={"payment_details": LINE_PAY})
+    assert paid.status_code == 200, paid.text
+    payment = paid.json()["payment"]
+    assert payment["session"] == made["id"]
+    path = path_of(payment["payment_details"]["redirect_url"])
+    approved = browser.post(path, data={"authenticity_token": token(browser.get(path)), "decision": "approve"})
+    assert approved.status_code == 303
+    assert approved.headers["location"] == back
+    assert shop.get(f"/payments/{payment['id']}").json()["status"] == "captured"
+    assert shop.get(f"/sessions/{made['id']}").json()["payment"]["status"] == "captured"
+
+    konbini = shop.post(
+        "/sessions", json={"amount": 1000, "currency": "JPY", "return_url": "https://shop.example/back"}
+    ).json()
+    slip = shop.post(f"/sessions/{konbini['id']}/pay", json={"payment_details": KONBINI}).json()["payment"]
+    page = browser.get(path_of(slip["payment_details"]["instructions_url"]))
+    assert f'id="back" href="https://shop.example/back?session_id={konbini["id"]}"' in page.text

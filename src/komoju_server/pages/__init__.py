@@ -58,8 +58,9 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
     app.add_error_handler(PageError, page_error)
     assets.add_routes(app)
 
-    from komoju_server.pages import instructions, offsite
+    from komoju_server.pages import instructions, offsite, session
 
+    session.add_routes(app, runtime, pages)
     instructions.add_routes(app, runtime, pages)
     offsite.add_routes(app, runtime, pages)
     return pages

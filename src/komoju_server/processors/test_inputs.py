@@ -65,4 +65,3 @@ SCENARIOS = frozenset(
         "bad_gateway",
     }
 )
-

@@ -57,9 +57,9 @@ def back_url(payment: Payment, action: Action | None = None) -> str | None:
     The payment's own `return_url` (given at creation, or as payment_details[return_url]), with
     nothing added: KOMOJU documents no query parameters for a payment made directly. After a
     cancel, its `cancel_url` when it has one. A payment made through a session goes back to the
-    session's return_url with `session_id=ID` appended, as KOMOJU's hosted page does; connect
-    that here when payments carry their `session` (unless paying a session already stores that
-    URL as the payment's return_url).
+    session's return_url with `session_id=ID` appended, as KOMOJU's hosted page does: paying a
+    session stores exactly that as the payment's return_url (services/sessions.py), so it is
+    the same rule; should that ever change, look the session up here (`payment.session`).
     """
     if action == "cancel" and payment.cancel_url:
         return payment.cancel_url

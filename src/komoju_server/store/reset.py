@@ -15,6 +15,7 @@ from komoju_server.store import (
     idempotency,
     intents,
     payments,
+    sessions,
     subscriptions,
     timers,
     tokens,
@@ -30,6 +31,7 @@ ERASED: dict[str, Eraser] = {
     "webhook_attempts": webhooks.erase_attempts,  # found through their deliveries
     "webhook_deliveries": webhooks.erase_deliveries,  # found through their events
     "payments": payments.erase,  # and the payments' list positions
+    "sessions": sessions.erase,
     "events": events.erase,  # and the events' list positions
     "subscriptions": subscriptions.erase,
     "timers": timers.erase,
