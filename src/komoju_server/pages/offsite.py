@@ -16,6 +16,7 @@ import falcon.asgi
 
 from komoju_server.domain.errors import ApiError
 from komoju_server.methods import Family
+from komoju_server.methods import listing as methods_listing
 from komoju_server.pages.instructions import already_done, asked_locale
 from komoju_server.pages.render import PageError, Pages
 from komoju_server.runtime import Runtime
@@ -38,7 +39,6 @@ class OffsitePage:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
         facing = await self._rt.payment_pages.show(payment_id, Family.REDIRECT)
         locale = self._pages.locale(req, facing.payment.locale)
-        t = self._pages.messages.translator(locale)
         self._pages.render(
             req,
             resp,
@@ -46,7 +46,7 @@ class OffsitePage:
             locale,
             payment=facing.payment,
             merchant=facing.merchant,
-            method_name=t(f"payment.method_{facing.method.type}"),
+            method_name=methods_listing.name(facing.method.type, locale),
             back_url=facing.back_url,
             open=facing.open,
             test_mode=facing.test_mode,
