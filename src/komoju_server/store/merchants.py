@@ -55,3 +55,9 @@ def set_sandbox_maintenance(merchant_id: str, enabled: bool) -> Write:
 async def sandbox_maintenance(store: Store, merchant_id: str) -> bool:
     row = await store.fetch_one("SELECT sandbox_maintenance FROM merchants WHERE id = ?", (merchant_id,))
     return bool(row and row[0])
+
+
+async def name(store: Store, merchant_id: str) -> str | None:
+    """The merchant's name, as its customers' pages show it."""
+    row = await store.fetch_one("SELECT name FROM merchants WHERE id = ?", (merchant_id,))
+    return None if row is None else str(row[0])
