@@ -35,8 +35,8 @@ class Authentication:
         self._tokens = runtime.secure_tokens
         self._pages = pages
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, suffix: str) -> None:
-        challenge = await self._tokens.visit(_token_id(suffix))
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, token_id: str) -> None:
+        challenge = await self._tokens.visit(_token_id(token_id))
         if challenge is None:
             raise PageError(404)
         token = challenge.token
@@ -55,8 +55,8 @@ class Authentication:
             failing_password=THREE_D_SECURE_FAILING_PASSWORD,
         )
 
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, suffix: str) -> None:
-        token_id = _token_id(suffix)
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, token_id: str) -> None:
+        token_id = _token_id(token_id)
         form = await self._pages.form(req)
         if form.get(ACTION_FIELD) == CANCEL:
             token = await self._tokens.cancel(token_id)
@@ -73,11 +73,12 @@ class Authentication:
         self._pages.redirect(resp, token.return_location())
 
 
-def _token_id(suffix: str) -> str:
-    if not object_id(suffix):
+def _token_id(path_id: str) -> str:
+    """A secure token's id (`tok_` and our letters and digits), or the page is not found."""
+    if not path_id.startswith(PREFIX) or not object_id(path_id.removeprefix(PREFIX)):
         raise PageError(404)
-    return PREFIX + suffix
+    return path_id
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime, pages: Pages) -> None:
-    app.add_route(f"{PAGE_PATH}/{PREFIX}{{suffix}}", Authentication(runtime, pages))
+    app.add_route(f"{PAGE_PATH}/{{token_id}}", Authentication(runtime, pages))
