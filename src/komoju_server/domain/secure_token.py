@@ -27,7 +27,6 @@ SKIPPED = "SKIPPED"
 STATUSES = (NEEDS_VERIFY, OK, ERRORED, SKIPPED)
 
 PAYABLE = frozenset({OK, SKIPPED})  # may pay one payment
-FINAL = frozenset({OK, ERRORED, SKIPPED})  # the customer has nothing more to do
 
 
 @dataclass(frozen=True)
