@@ -252,6 +252,18 @@ def test_a_customers_card_makes_a_secure_token_and_the_payment_is_the_customers(
     assert payment["payment_details"]["last_four_digits"] == "5000"
 
 
+def test_a_customers_scenario_fails_its_secure_tokens_payment(api):
+    customer = api.post(
+        "/customers", json={"payment_details": card()}, headers={"Komoju-Scenario": "insufficient_funds"}
+    ).json()
+    body = {"amount": 1000, "currency": "JPY", "return_url": RETURN_URL, "customer": customer["id"]}
+    token = api.post("/secure_tokens", json=body).json()
+    assert token["verification_status"] == "SKIPPED"
+    response = pay(api, token["id"])
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "insufficient_funds"
+
+
 def test_a_customer_without_a_card_cannot(api):
     konbini = {"type": "konbini", "store": "lawson", "email": "a@example.com"}
     customer = api.post("/customers", json={"payment_details": konbini}).json()

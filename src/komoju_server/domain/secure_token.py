@@ -80,6 +80,7 @@ class SecureToken:
     last_four_digits: str
     authentication: Authentication | None  # None: SKIPPED, no 3-D Secure for this card
     customer: str | None = None  # made from a customer's stored card
+    scenario: str | None = None  # that customer's Komoju-Scenario, which its payments fail with
     used_at: int | None = None
 
     @property
@@ -124,6 +125,7 @@ class SecureToken:
             if self.authentication is None
             else {"challenge": self.authentication.challenge, "passes": self.authentication.passes},
             "customer": self.customer,
+            "scenario": self.scenario,
         }
 
     @classmethod
@@ -155,5 +157,6 @@ class SecureToken:
             last_four_digits=str(doc["last_four_digits"]),
             authentication=None if auth is None else Authentication(bool(auth["challenge"]), bool(auth["passes"])),
             customer=doc.get("customer"),
+            scenario=doc.get("scenario"),
             used_at=used_at,
         )

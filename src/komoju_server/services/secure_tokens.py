@@ -122,6 +122,7 @@ class SecureTokens:
             last_four_digits=number[-4:],
             authentication=authentication,
             customer=resolved.customer,
+            scenario=resolved.scenario,
         )
         sealed = self._vault.seal(resolved.details, table.TABLE, token.id)
         unit = [table.insert(token, sealed), *resolved.writes, *answers.writes_for(200, token.to_api(created=True))]
@@ -239,6 +240,7 @@ class SecureTokens:
             details,
             [table.use(token.id, caller.scope, now)],
             customer=token.customer,
+            scenario=token.scenario,
             bound_to=(token.amount, token.currency),
         )
 
