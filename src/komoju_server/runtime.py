@@ -19,6 +19,7 @@ from komoju_server.services.payments import Payments
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.secure_tokens import SecureTokens
+from komoju_server.services.sessions import EXPIRY_TIMER, Sessions
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
 from komoju_server.services.tokens import Tokens
@@ -87,6 +88,9 @@ class Runtime:
         )
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
+        # Sessions (the hosted payment page's): their payments and customers, and their expiry.
+        self.sessions = Sessions(store, self.clock, self.payments, self.customers, self.tokens, self.scheduler)
+        self.scheduler.handle(EXPIRY_TIMER, self.sessions.expire_due)
         self.scheduler.chore(self.tokens.forget_expired)
         self.scheduler.chore(self.secure_tokens.forget_expired)
 

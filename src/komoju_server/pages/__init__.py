@@ -58,4 +58,7 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
     app.add_error_handler(PageError, page_error)
     assets.add_routes(app)
     three_d_secure.add_routes(app, runtime, pages)
+    from komoju_server.pages import session
+
+    session.add_routes(app, runtime, pages)
     return pages

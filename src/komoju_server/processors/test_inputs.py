@@ -88,4 +88,3 @@ SCENARIOS = frozenset(
         "bad_gateway",
     }
 )
-

@@ -1,7 +1,7 @@
 """Typed inputs of the payment use cases.
 
 The API parses wire bodies into these once, at the edge (`api/inputs.py`); internal callers
-(subscriptions, and sessions later) build them directly. A service never reads a raw body.
+(subscriptions, sessions) build them directly. A service never reads a raw body.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ class NewPayment:
     capture: bool = True
     webhooks: tuple[str, ...] = ()
     scenario: str | None = None  # test mode: a failure the sandbox must answer with
+    session: str | None = None  # the session the payment is made through
+    # The customer an inline payment is made for (a session that also saves the details as a
+    # customer, in the same unit of work); a stored customer's payment names its own.
+    customer: str | None = None
 
 
 @dataclass(frozen=True)

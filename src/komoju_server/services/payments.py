@@ -99,13 +99,15 @@ class DetailsSource(Protocol):
 
 
 @dataclass(frozen=True)
-class Recurring:
-    """A charge a subscription makes on its own: dated `at` on the merchant's clock, tagged
-    with the subscription, and committed in one unit with the subscription's own writes."""
+class Along:
+    """A payment made for another object: a subscription's charge (dated `at` on the merchant's
+    clock, tagged with the subscription) or a session's payment. `writes` (given the payment)
+    commit in the payment's own unit of work, and answer the request: the payment's own answer
+    is not stored as the idempotent request's answer."""
 
-    subscription: str
-    at: int
     writes: Callable[[Payment], list[Write]]
+    subscription: str | None = None
+    at: int | None = None
 
 
 @dataclass
@@ -178,9 +180,10 @@ class Payments:
     # -- creating ---------------------------------------------------------------------------
 
     async def create(
-        self, caller: Caller, new: inputs.NewPayment, base_url: str, recurring: Recurring | None = None
+        self, caller: Caller, new: inputs.NewPayment, base_url: str, along: Along | None = None
     ) -> Created:
-        now = recurring.at if recurring is not None else await self._clock.now(caller)
+        at = along.at if along is not None else None
+        now = at if at is not None else await self._clock.now(caller)
         resolved = await self._resolve(caller, new.source, now)
         if resolved.bound_to is not None and resolved.bound_to != (new.amount, new.currency):
             raise ApiError("invalid_token", "payment_details", message=OTHER_PAYMENT)
@@ -201,7 +204,7 @@ class Payments:
             currency=new.currency,
             created_at=now,
             details={},
-            customer=resolved.customer,
+            customer=resolved.customer or new.customer,
             description=new.description,
             external_order_num=new.external_order_num,
             metadata=dict(new.metadata),
@@ -211,7 +214,8 @@ class Payments:
             fraud_details=new.fraud_details,
             capture=new.capture,
             webhooks=list(new.webhooks),
-            subscription=recurring.subscription if recurring is not None else None,
+            subscription=along.subscription if along is not None else None,
+            session=new.session,
         )
         processor = self._processor(caller)
         request = ChargeRequest(
@@ -231,11 +235,11 @@ class Payments:
             scenario=new.scenario or resolved.scenario,
         )
         if processor.remote:
-            return await self._charge_remotely(caller, processor, payment, request, resolved, recurring)
+            return await self._charge_remotely(caller, processor, payment, request, resolved, along)
         result = await processor.charge(request)
-        unit, answer = self._new_payment(caller, payment, method, resolved.details, result, recurring)
+        unit, answer = self._new_payment(caller, payment, method, resolved.details, result, along)
         try:
-            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, recurring)])
+            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, along)])
         except Conflict as conflict:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
@@ -249,7 +253,7 @@ class Payments:
         payment: Payment,
         request: ChargeRequest,
         resolved: Resolved,
-        recurring: Recurring | None,
+        along: Along | None,
     ) -> Created:
         """Claim, call, record. The token is used at the claim, so two requests can never both
         charge it; the details are sealed in the intent so recovery can ask again."""
@@ -270,7 +274,7 @@ class Payments:
                 raise ApiError("invalid_token", "payment_details") from conflict
             raise
         result = await self._call(request.key, processor.charge(request))
-        return await self._record_charge(caller, processor, payment, request, result, recurring)
+        return await self._record_charge(caller, processor, payment, request, result, along)
 
     async def _record_charge(
         self,
@@ -279,13 +283,13 @@ class Payments:
         payment: Payment,
         request: ChargeRequest,
         result: PaymentResult,
-        recurring: Recurring | None,
+        along: Along | None,
     ) -> Created:
-        unit, answer = self._new_payment(caller, payment, request.method, request.details, result, recurring)
+        unit, answer = self._new_payment(caller, payment, request.method, request.details, result, along)
         unit += [
             intents.settle(request.key, intents.SUCCEEDED, _result_json(result)),
             intents.remember_reference(processor.name, result.reference, caller.scope, payment.id),
-            *self._answer(payment, answer, recurring),
+            *self._answer(payment, answer, along),
         ]
         try:
             await self._store.run(unit)
@@ -302,7 +306,7 @@ class Payments:
         method: Method,
         details: Any,
         result: PaymentResult,
-        recurring: Recurring | None,
+        along: Along | None,
     ) -> tuple[list[Write], dict[str, Any]]:
         """The unit that stores a payment the processor made, with its deadline timer and event."""
         now = payment.created_at
@@ -319,15 +323,15 @@ class Payments:
         answer = payment.to_api()  # the event's data and the response are the same object
         if payment.status in EVENT_FOR_STATUS:
             unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], answer, now, payment.webhooks)
-        if recurring is not None:
-            unit += recurring.writes(payment)
+        if along is not None:
+            unit += along.writes(payment)
         return unit, answer
 
     @staticmethod
-    def _answer(payment: Payment, answer: dict[str, Any], recurring: Recurring | None) -> list[Write]:
-        """The idempotent request's answer, in the payment's unit; a subscription's charge is
-        answered by the subscription, which adds its own through `recurring.writes`."""
-        if recurring is not None:
+    def _answer(payment: Payment, answer: dict[str, Any], along: Along | None) -> list[Write]:
+        """The idempotent request's answer, in the payment's unit; a payment made for another
+        object (a subscription, a session) is answered by it, through `along.writes`."""
+        if along is not None:
             return []
         return answers.writes_for(Created(payment).status_code, answer)
 

@@ -242,6 +242,26 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        6,
+        "sessions",
+        [
+            # A session (POST /sessions) as a document, like payments; `status` is pending,
+            # completed or cancelled. Nothing secret is kept: the details a customer pays with
+            # go to the payment (or the customer) made when it is paid.
+            """CREATE TABLE sessions (
+                seq {serial},
+                id TEXT NOT NULL UNIQUE,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                version INTEGER NOT NULL,
+                doc TEXT NOT NULL
+            )""",
+            "CREATE INDEX sessions_by_scope ON sessions (merchant_id, mode, seq)",
+        ],
+    ),
+    (
         7,
         "secure tokens (3-D Secure), their card details sealed by the vault",
         [

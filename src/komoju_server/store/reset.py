@@ -16,6 +16,7 @@ from komoju_server.store import (
     intents,
     payments,
     secure_tokens,
+    sessions,
     subscriptions,
     timers,
     tokens,
@@ -31,6 +32,7 @@ ERASED: dict[str, Eraser] = {
     "webhook_attempts": webhooks.erase_attempts,  # found through their deliveries
     "webhook_deliveries": webhooks.erase_deliveries,  # found through their events
     "payments": payments.erase,  # and the payments' list positions
+    "sessions": sessions.erase,
     "events": events.erase,  # and the events' list positions
     "subscriptions": subscriptions.erase,
     "timers": timers.erase,

@@ -1,0 +1,283 @@
+"""The hosted payment page (a session's session_url) as a customer uses it, in Chromium: pay by
+card, a declined card, konbini, cancel, the ended states, languages; and over plain HTTP, that
+every method of the catalogue renders a form and pays through it, and that the form checks
+its CSRF token."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from komoju_server.methods.catalogue import METHODS
+from tests.pages.conftest import Hooks
+from tests.support import ServerProcess
+
+DECLINED = "4123111111111059"
+TOKEN = re.compile(r'name="authenticity_token" value="([0-9a-f]+)"')
+
+# A form each method can be paid with through the page (the sandbox's test inputs), and a
+# currency it takes.
+SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
+    "credit_card": ("JPY", {"number": "4111111111111111", "month": "12", "year": "2030"}),
+    "konbini": ("JPY", {"store": "seven-eleven", "email": "a@example.com"}),
+    "bank_transfer": (
+        "JPY",
+        {
+            "given_name": "Taro",
+            "family_name": "Yamada",
+            "given_name_kana": "タロウ",
+            "family_name_kana": "ヤマダ",
+            "phone": "0312345678",
+            "email": "a@example.com",
+        },
+    ),
+    "pay_easy": (
+        "JPY",
+        {
+            "given_name": "Taro",
+            "family_name": "Yamada",
+            "given_name_kana": "タロウ",
+            "family_name_kana": "ヤマダ",
+            "phone": "0312345678",
+            "email": "a@example.com",
+        },
+    ),
+    "web_money": ("JPY", {"prepaid_number": "1111111111111111"}),
+    "net_cash": ("JPY", {"prepaid_number": "1111111111111111"}),
+    "bit_cash": ("JPY", {"prepaid_number": "1111111111111111"}),
+    "nanaco": ("JPY", {"prepaid_number": "1111111111111111"}),
+    "steam_prepaid_card": ("JPY", {"prepaid_number": "1111111111111111"}),
+    "japan_mobile": ("JPY", {"brand": "docomo"}),
+    "mobile": ("KRW", {"email": "a@example.com"}),
+    "line_pay": ("JPY", {}),
+    "merpay": ("JPY", {}),
+    "paidy": ("JPY", {}),
+    "happy_money": ("KRW", {"happy_money_id": "hm-1", "happy_money_password": "secret"}),
+    "culture_voucher": ("KRW", {"culture_id": "cv-1", "culture_password": "secret"}),
+    "toss": ("KRW", {"birthday": "900101"}),
+    "cvs": ("KRW", {"email": "a@example.com"}),
+    "dospara": ("JPY", {"user_no": "u-1", "user_password": "secret"}),
+    "zgold": ("USD", {}),
+    "paysafe_cash": ("EUR", {}),
+    "paysafe_card": ("EUR", {}),
+    "nexus_transfer": ("JPY", {"provider": "bank-a"}),
+}
+
+
+def new_session(site_api: httpx.Client, **body: Any) -> dict[str, Any]:
+    response = site_api.post("/sessions", json={"amount": 1000, "currency": "JPY", **body})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def return_url(site: ServerProcess) -> str:
+    """A merchant's page the customer comes back to (this server's /health answers it)."""
+    return f"{site.url}/health?order={uuid.uuid4().hex[:8]}"
+
+
+def fill_card(page: Any, number: str) -> None:
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry month").fill("12")
+    page.get_by_label("Expiry year").fill("2030")
+    page.get_by_label("Security code (CVV)").fill("123")
+    page.get_by_label("Name on card").fill("TARO YAMADA")
+    page.get_by_label("Email").fill("taro@example.com")
+
+
+# -- in Chromium ------------------------------------------------------------------------------
+
+
+def test_pay_by_card_ends_on_the_return_url(
+    site: ServerProcess, site_api: httpx.Client, hooks: Hooks, page: Any
+) -> None:
+    back = return_url(site)
+    session = new_session(site_api, return_url=back, default_locale="en")
+    page.goto(session["session_url"])
+    assert page.locator("h1").inner_text() == "Payment"
+    assert page.get_by_test_id("amount").inner_text() == "¥1,000"
+    fill_card(page, "4111111111111111")
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.wait_for_url(f"{back}&session_id={session['id']}")
+    shown = site_api.get(f"/sessions/{session['id']}").json()
+    assert shown["status"] == "completed"
+    payment = shown["payment"]
+    assert (payment["status"], payment["session"], payment["total"]) == ("captured", session["id"], 1000)
+    assert payment["payment_details"]["last_four_digits"] == "1111"
+    event = hooks.wait_event("payment.captured", payment["id"])
+    assert event["data"]["session"] == session["id"]
+
+
+def test_a_declined_card_says_so_and_keeps_what_was_typed(
+    site: ServerProcess, site_api: httpx.Client, page: Any
+) -> None:
+    session = new_session(site_api, return_url=return_url(site), default_locale="en")
+    page.goto(session["session_url"])
+    fill_card(page, DECLINED)
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    assert page.get_by_role("alert").inner_text() == "Your card was declined. Please try another card."
+    assert page.get_by_label("Card number").input_value() == ""  # never sent back
+    assert page.get_by_label("Security code (CVV)").input_value() == ""
+    assert page.get_by_label("Expiry month").input_value() == "12"
+    assert page.get_by_label("Expiry year").input_value() == "2030"
+    assert page.get_by_label("Name on card").input_value() == "TARO YAMADA"
+    assert page.get_by_label("Email").input_value() == "taro@example.com"
+    assert DECLINED not in page.content()
+    assert site_api.get(f"/sessions/{session['id']}").json()["status"] == "pending"
+    # The customer tries again with another card, on the same page.
+    page.get_by_label("Card number").fill("4111111111111111")
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.wait_for_url(re.compile(r".*session_id=" + session["id"]))
+    assert site_api.get(f"/sessions/{session['id']}").json()["status"] == "completed"
+
+
+def test_a_wrong_field_is_named(site: ServerProcess, site_api: httpx.Client, page: Any) -> None:
+    session = new_session(site_api, default_locale="en")
+    page.goto(session["session_url"])
+    fill_card(page, "4111111111111112")  # fails the Luhn check
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    assert page.get_by_role("alert").inner_text() == "Please check: Card number."
+    assert page.get_by_label("Card number").get_attribute("aria-invalid") == "true"
+
+
+def test_konbini_ends_on_the_slips_instructions(site: ServerProcess, site_api: httpx.Client, page: Any) -> None:
+    session = new_session(site_api, return_url=return_url(site), email="buyer@example.com", default_locale="en")
+    page.goto(session["session_url"])
+    page.get_by_role("link", name="Konbini").click()
+    page.get_by_label("Convenience store").select_option("lawson")
+    assert page.get_by_label("Email").input_value() == "buyer@example.com"  # the session's
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.wait_for_url(re.compile(r".*/instructions/.*"))
+    payment = site_api.get(f"/sessions/{session['id']}").json()["payment"]
+    assert page.url == payment["payment_details"]["instructions_url"]
+    assert (payment["status"], payment["payment_details"]["store"]) == ("authorized", "lawson")
+
+
+def test_cancel_returns_to_the_shop_and_cancels_the_session(
+    site: ServerProcess, site_api: httpx.Client, page: Any
+) -> None:
+    back = return_url(site)
+    session = new_session(site_api, return_url=back, default_locale="en")
+    page.goto(session["session_url"])
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_url(f"{back}&session_id={session['id']}")
+    assert site_api.get(f"/sessions/{session['id']}").json()["status"] == "cancelled"
+    page.goto(session["session_url"])
+    assert page.get_by_role("status").filter(has_text="cancelled").inner_text() == (
+        "This payment was cancelled and can no longer be paid."
+    )
+    assert page.get_by_role("button", name="Pay ¥1,000").count() == 0
+
+
+def test_a_paid_or_expired_session_says_so(site: ServerProcess, site_api: httpx.Client, page: Any) -> None:
+    back = return_url(site)
+    paid = new_session(site_api, return_url=back, default_locale="en")
+    site_api.post(
+        f"/sessions/{paid['id']}/pay",
+        json={"payment_details": {"type": "credit_card", "number": "4111111111111111", "month": 1, "year": 2030}},
+    )
+    page.goto(paid["session_url"])
+    assert page.get_by_text("This payment has been completed.").is_visible()
+    assert page.get_by_role("link", name="Back to the shop").get_attribute("href") == (
+        f"{back}&session_id={paid['id']}"
+    )
+    expiring = new_session(site_api, expires_in_seconds=30, default_locale="en")
+    assert site_api.post("/sandbox/clock/advance", json={"seconds": 31}).status_code == 200
+    page.goto(expiring["session_url"])
+    assert page.locator("h2").first.inner_text() == "Payment expired"
+    assert page.get_by_role("button", name="Pay ¥1,000").count() == 0
+
+
+def test_the_page_speaks_the_sessions_language_and_switches(
+    site: ServerProcess, site_api: httpx.Client, page: Any
+) -> None:
+    session = new_session(site_api, default_locale="ja")
+    page.goto(session["session_url"])
+    assert page.locator("h1").inner_text() == "お支払い"
+    assert page.get_by_label("カード番号").is_visible()
+    page.get_by_role("link", name="한국어").click()
+    assert page.locator("h1").inner_text() == "결제"
+    page.get_by_label("카드 번호").fill(DECLINED)
+    page.get_by_label("유효기간 (월)").fill("1")
+    page.get_by_label("유효기간 (년)").fill("2030")
+    page.get_by_role("button", name="¥1,000 결제하기").click()
+    assert page.get_by_role("alert").inner_text() == "카드가 거절되었습니다. 다른 카드를 사용해 주세요."
+    assert page.locator("html").get_attribute("lang") == "ko"
+
+
+def test_a_customer_session_saves_the_card(site: ServerProcess, site_api: httpx.Client, page: Any) -> None:
+    back = return_url(site)
+    session = new_session(site_api, mode="customer", return_url=back, default_locale="en")
+    page.goto(session["session_url"])
+    assert page.locator("h1").inner_text() == "Save your payment method"
+    fill_card(page, "5555555555554444")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{back}&session_id={session['id']}")
+    shown = site_api.get(f"/sessions/{session['id']}").json()
+    customer = site_api.get(f"/customers/{shown['customer_id']}").json()
+    assert customer["payment_details"]["brand"] == "master"
+
+
+def test_a_phone_sized_screen_shows_the_form(site: ServerProcess, site_api: httpx.Client, browser_context: Any) -> None:
+    session = new_session(site_api, default_locale="en")
+    phone = browser_context(viewport={"width": 360, "height": 740}).new_page()
+    phone.goto(session["session_url"])
+    box = phone.get_by_label("Card number").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+# -- over HTTP --------------------------------------------------------------------------------
+
+
+def _form_token(client: httpx.Client, url: str) -> str:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    found = TOKEN.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("type_", [m.type for m in METHODS])
+def test_every_method_renders_a_form_and_pays_through_it(
+    site: ServerProcess, site_api: httpx.Client, type_: str
+) -> None:
+    currency, details = SAMPLES[type_]
+    session = new_session(site_api, currency=currency, payment_types=[type_], return_url=return_url(site))
+    with httpx.Client(timeout=30) as browser:
+        url = session["session_url"] + "?locale=en"
+        token = _form_token(browser, url)
+        page = browser.get(url).text
+        for name in details:
+            assert f'name="payment_details[{name}]"' in page, name
+        form = {"authenticity_token": token, "payment_details[type]": type_}
+        form.update({f"payment_details[{name}]": value for name, value in details.items()})
+        answer = browser.post(url, data=form)
+    assert answer.status_code == 303, answer.text
+    shown = site_api.get(f"/sessions/{session['id']}").json()
+    assert shown["status"] == "completed"
+    assert answer.headers["location"] in (
+        shown["payment"]["payment_details"].get("redirect_url"),
+        shown["payment"]["payment_details"].get("instructions_url"),
+        f"{session['return_url']}&session_id={session['id']}",
+    )
+
+
+def test_a_form_without_its_token_is_refused(site: ServerProcess, site_api: httpx.Client) -> None:
+    session = new_session(site_api)
+    with httpx.Client(timeout=30) as browser:
+        _form_token(browser, session["session_url"])
+        form = {"payment_details[type]": "credit_card", "payment_details[number]": "4111111111111111"}
+        refused = browser.post(session["session_url"], data=form)
+        cancel = browser.post(session["session_url"] + "/cancel", data={"authenticity_token": "0" * 64})
+    assert (refused.status_code, cancel.status_code) == (403, 403)
+    assert site_api.get(f"/sessions/{session['id']}").json()["status"] == "pending"
+
+
+def test_an_unknown_session_is_the_not_found_page(site: ServerProcess) -> None:
+    answer = httpx.get(site.url + "/sessions/nosuchsession0000000000000?locale=en")
+    assert answer.status_code == 404
+    assert "This page does not exist." in answer.text
