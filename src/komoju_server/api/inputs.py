@@ -17,6 +17,7 @@ from komoju_server.services.inputs import (
     CustomerDetails,
     InlineDetails,
     NewPayment,
+    NewSecureToken,
     PaymentChange,
     PaymentFilter,
     PaymentSource,
@@ -67,6 +68,19 @@ def new_payment(body: dict[str, Any], scenario: str | None = None) -> NewPayment
         webhooks=webhook_urls(body.get("webhooks")),
         scenario=scenario,
     )
+
+
+def new_secure_token(body: dict[str, Any]) -> NewSecureToken:
+    amount_value = body.get("amount")
+    if not params.present(amount_value):
+        raise missing("amount")
+    amount = money.amount(amount_value)
+    currency = money.currency(body.get("currency"))
+    raw_return = body.get("return_url")
+    if not params.present(raw_return):
+        raise missing("return_url")
+    return_url = rules.return_url(raw_return, "return_url")
+    return NewSecureToken(amount=amount, currency=currency, return_url=return_url, source=payment_source(body))
 
 
 def payment_source(body: dict[str, Any]) -> PaymentSource:

@@ -58,6 +58,17 @@ class NewPayment:
 
 
 @dataclass(frozen=True)
+class NewSecureToken:
+    """POST /secure_tokens: card details (inline, a token's or a customer's) to authenticate with
+    3-D Secure for one payment of `amount` in `currency`; the customer comes back to `return_url`."""
+
+    amount: int
+    currency: str
+    return_url: str
+    source: PaymentSource
+
+
+@dataclass(frozen=True)
 class PaymentChange:
     """PATCH /payments/:id: only what is given changes; `details` goes on with a short prepaid payment."""
 

@@ -57,6 +57,7 @@ from komoju_server.store.vault import LazyVault, Vault
 log = logging.getLogger("komoju_server")
 
 UPDATE_PAYMENT = "update payment"  # the conditional write that loses a race
+OTHER_PAYMENT = "The secure token was verified for another amount or currency"
 LIVE_REFUSAL = "Live payments are not enabled on this server: no live processor is configured."
 EVENT_FOR_STATUS = {"authorized": "payment.authorized", "captured": "payment.captured"}
 DEADLINE_TIMER = "payment.deadline"  # the scheduler's timer that expires an unpaid payment
@@ -85,6 +86,8 @@ class Resolved:
     writes: list[Write]
     customer: str | None = None
     scenario: str | None = None
+    # Details good for one payment of this amount and currency only (a verified secure token's).
+    bound_to: tuple[int, str] | None = None
 
 
 class DetailsSource(Protocol):
@@ -191,6 +194,8 @@ class Payments:
         at = along.at if along is not None else None
         now = at if at is not None else await self._clock.now(caller)
         resolved = await self._resolve(caller, new.source, now)
+        if resolved.bound_to is not None and resolved.bound_to != (new.amount, new.currency):
+            raise ApiError("invalid_token", "payment_details", message=OTHER_PAYMENT)
         method = resolved.method
         if new.currency not in method.limits:
             raise ApiError("invalid_currency", "currency")

@@ -32,6 +32,7 @@ async def find_key(store: Store, digest: str) -> Row | None:
 
 
 async def name(store: Store, merchant_id: str) -> str | None:
+    """The merchant's name, as its customers' pages show it."""
     row = await store.fetch_one("SELECT name FROM merchants WHERE id = ?", (merchant_id,))
     return None if row is None else str(row[0])
 

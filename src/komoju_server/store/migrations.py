@@ -261,6 +261,28 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX sessions_by_scope ON sessions (merchant_id, mode, seq)",
         ],
     ),
+    (
+        7,
+        "secure tokens (3-D Secure), their card details sealed by the vault",
+        [
+            # `status` is the token's verification_status; `doc` the token without its card
+            # (amount, currency, return_url, brand, last four digits, how it authenticates).
+            # `secret` holds the sealed card details: erased (NULL) when the token pays or
+            # fails, and the row is deleted once the token has expired.
+            """CREATE TABLE secure_tokens (
+                id TEXT PRIMARY KEY,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT,
+                doc TEXT NOT NULL,
+                secret {bytes}
+            )""",
+            "CREATE INDEX secure_tokens_by_expiry ON secure_tokens (expires_at)",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)

@@ -15,6 +15,7 @@ from komoju_server.store import (
     idempotency,
     intents,
     payments,
+    secure_tokens,
     sessions,
     subscriptions,
     timers,
@@ -37,6 +38,7 @@ ERASED: dict[str, Eraser] = {
     "timers": timers.erase,
     "idempotency_keys": idempotency.erase,
     "tokens": tokens.erase,
+    "secure_tokens": secure_tokens.erase,
     "customers": customers.erase,
     "processor_intents": intents.erase,  # and the processor references
 }
