@@ -90,7 +90,7 @@ class Runtime:
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
         # Sessions (the hosted payment page's): their payments and customers, and their expiry.
-        self.sessions = Sessions(store, self.clock, self.payments, self.customers, self.tokens, self.scheduler)
+        self.sessions = Sessions(store, self.clock, self.payments, self.customers, self.secure_tokens, self.scheduler)
         self.scheduler.handle(EXPIRY_TIMER, self.sessions.expire_due)
         # The customer's pages about one payment (instructions, offsite) read and act through it.
         self.payment_pages = PaymentPages(store, self.payments, self.sandbox)

@@ -78,7 +78,14 @@ def test_two_processes_paying_one_session_make_one_payment(api, server):
     """Two sessions services with locks of their own: only the conditional update decides."""
     runtime = server.runtime
     twins = [
-        Sessions(runtime.store, runtime.clock, runtime.payments, runtime.customers, runtime.tokens, runtime.scheduler)
+        Sessions(
+            runtime.store,
+            runtime.clock,
+            runtime.payments,
+            runtime.customers,
+            runtime.secure_tokens,
+            runtime.scheduler,
+        )
         for _ in range(2)
     ]
     caller = Caller(_merchant_id(server), "test", "secret")

@@ -111,6 +111,78 @@ def test_pay_by_card_ends_on_the_return_url(
     assert event["data"]["session"] == session["id"]
 
 
+@pytest.mark.parametrize("number", ["4100000000005000", "5100000000005007"])
+def test_a_3d_secure_challenge_passed_pays_the_session(
+    site: ServerProcess, site_api: httpx.Client, hooks: Hooks, page: Any, number: str
+) -> None:
+    back = return_url(site)
+    session = new_session(site_api, return_url=back, default_locale="en")
+    page.goto(session["session_url"])
+    fill_card(page, number)
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.wait_for_url(re.compile(r"/three_d_secure/tok_"))  # the challenge, before any payment
+    assert site_api.get(f"/sessions/{session['id']}").json()["status"] == "pending"
+    page.get_by_label("Password").fill("123456")
+    page.get_by_role("button", name="Authenticate").click()
+    page.wait_for_url(f"{back}&session_id={session['id']}")
+    payment = site_api.get(f"/sessions/{session['id']}").json()["payment"]
+    assert (payment["status"], payment["total"]) == ("captured", 1000)
+    assert payment["payment_details"]["last_four_digits"] == number[-4:]
+    assert hooks.wait_event("payment.captured", payment["id"])["data"]["session"] == session["id"]
+
+
+def test_a_3d_secure_challenge_failed_leaves_the_session_to_try_again(
+    site: ServerProcess, site_api: httpx.Client, page: Any
+) -> None:
+    back = return_url(site)
+    session = new_session(site_api, return_url=back, default_locale="en")
+    page.goto(session["session_url"])
+    fill_card(page, "4100000000300005")
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.get_by_label("Password").fill("111111")
+    page.get_by_role("button", name="Authenticate").click()
+    page.wait_for_url(re.compile(rf"/sessions/{session['id']}/three_d_secure\?secure_token_id=tok_"))
+    assert page.get_by_role("alert").inner_text() == (
+        "3-D Secure authentication failed. Please try again or use another card."
+    )
+    shown = site_api.get(f"/sessions/{session['id']}").json()
+    assert (shown["status"], shown["payment"]) == ("pending", None)
+    fill_card(page, "4100000000000100")  # frictionless: passes without a challenge
+    page.get_by_role("button", name="Pay ¥1,000").click()
+    page.wait_for_url(f"{back}&session_id={session['id']}")
+    assert site_api.get(f"/sessions/{session['id']}").json()["payment"]["status"] == "captured"
+
+
+def test_a_3d_secure_token_pays_its_own_session_once(site: ServerProcess, site_api: httpx.Client) -> None:
+    """Coming back twice, or with a token verified for another session's amount, pays nothing more."""
+    first = new_session(site_api, return_url=return_url(site))
+    other = new_session(site_api, amount=2000, return_url=return_url(site))
+    card = {
+        "type": "credit_card",
+        "number": "4100000000000100",
+        "month": "12",
+        "year": "2030",
+        "verification_value": "123",
+    }
+    token = site_api.post(
+        "/secure_tokens",
+        json={"amount": 1000, "currency": "JPY", "return_url": "https://shop.example/back", "payment_details": card},
+    ).json()
+    assert token["verification_status"] == "NEEDS_VERIFY"
+    with httpx.Client(base_url=site.url, follow_redirects=False) as browser:
+        assert browser.get(f"/three_d_secure/{token['id']}").status_code == 303  # frictionless pass
+        elsewhere = browser.get(f"/sessions/{other['id']}/three_d_secure", params={"secure_token_id": token["id"]})
+        assert elsewhere.status_code == 422  # the form again, with the reason
+        assert site_api.get(f"/sessions/{other['id']}").json()["status"] == "pending"
+        paid = browser.get(f"/sessions/{first['id']}/three_d_secure", params={"secure_token_id": token["id"]})
+        assert paid.status_code == 303
+        assert paid.headers["location"].endswith(f"session_id={first['id']}")
+        again = browser.get(f"/sessions/{first['id']}/three_d_secure", params={"secure_token_id": token["id"]})
+        assert (again.status_code, again.headers["location"]) == (303, f"/sessions/{first['id']}")
+    payments = site_api.get("/payments", params={"per_page": 100}).json()["data"]
+    assert [p["session"] for p in payments].count(first["id"]) == 1
+
+
 def test_a_declined_card_says_so_and_keeps_what_was_typed(
     site: ServerProcess, site_api: httpx.Client, page: Any
 ) -> None:

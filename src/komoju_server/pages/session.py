@@ -16,7 +16,14 @@ the session through the sessions service, exactly as POST /api/v1/sessions/{id}/
 - A completed, cancelled or expired session shows a page saying so.
 
 The language is the customer's `?locale=`, else the session's `default_locale`.
-A card is paid by `_pay_card`, one small function, so that 3-D Secure can go there.
+
+A card goes through 3-D Secure first, as on KOMOJU's hosted page (`_pay_card`): the page makes
+a secure token for the session's amount with the typed card; a card without 3-D Secure
+(SKIPPED) pays at once, any other sends the customer to the token's authentication page, which
+comes back to `/sessions/{id}/three_d_secure?secure_token_id=...`, where a verified token pays
+the session and a failed one shows the form again with the reason. Secure tokens are a test-mode
+feature here (no live 3-D Secure), and a session that saves a customer stores the card as
+typed: those cards pay directly.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 import falcon.asgi
 
 from komoju_server.api.payments import base_url
+from komoju_server.domain import secure_token
 from komoju_server.domain import session as model
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
@@ -41,6 +49,8 @@ from komoju_server.services.session_inputs import SessionPayment
 from komoju_server.services.sessions import Paid
 
 PARAM = "payment_details"
+CARD = "credit_card"
+AUTHENTICATION_FAILED = "3-D Secure authentication failed"
 # Fields the merchant sets through the API, never the customer on this page: a slip's days,
 # a redirect's return, a shop's item, the risk data a merchant may send Paidy.
 MERCHANTS_FIELDS = frozenset(
@@ -148,6 +158,7 @@ class Outcome:
 
     paid: Paid | None = None
     error: ApiError | None = None
+    authenticate: str | None = None  # the 3-D Secure page the customer must go through first
 
 
 Payer = Callable[[Runtime, Caller, Session, SessionPayment, str], Awaitable[Outcome]]
@@ -161,8 +172,18 @@ async def _pay(runtime: Runtime, caller: Caller, session: Session, pay: SessionP
 
 
 async def _pay_card(runtime: Runtime, caller: Caller, session: Session, pay: SessionPayment, base: str) -> Outcome:
-    """A card. (3-D Secure, when it comes to the page, goes here: a challenge before the pay.)"""
-    return await _pay(runtime, caller, session, pay, base)
+    """A card: 3-D Secure first where this server can do it (test mode, a session that pays
+    and saves no customer), then the pay with the secure token; otherwise a plain pay."""
+    if caller.mode != "test" or session.saves_customer or not session.makes_payment:
+        return await _pay(runtime, caller, session, pay, base)
+    back = f"{base}/sessions/{session.id}/three_d_secure"
+    try:
+        token = await runtime.sessions.authenticate(caller, session.id, pay, back, base)
+    except ApiError as error:
+        return Outcome(error=error)
+    if token.status == secure_token.NEEDS_VERIFY:
+        return Outcome(authenticate=token.authentication_url)
+    return await _pay(runtime, caller, session, SessionPayment(details=token.id), base)
 
 
 # How each family of methods is paid from the page.
@@ -202,6 +223,34 @@ class SessionPage:
         method = BY_TYPE.get(chosen or "")
         payer = PAYERS.get(method.family, _pay) if method is not None else _pay
         outcome = await payer(self._rt, caller, session, pay, base_url(self._rt, req))
+        if outcome.authenticate is not None:
+            self._pages.redirect(resp, self._with_locale(req, outcome.authenticate))
+            return
+        await self._finish(req, resp, caller, session, outcome, chosen, typed)
+
+    async def on_get_authenticated(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, session_id: str) -> None:
+        """Back from the 3-D Secure page: a verified secure token pays the session; a failed one
+        (or a stale link) shows the card form again, saying authentication failed."""
+        caller, session = await self._load(session_id)
+        token_id = req.get_param("secure_token_id")
+        if not token_id:
+            raise PageError(404)
+        pay = SessionPayment(details=token_id)
+        outcome = await _pay(self._rt, caller, session, pay, base_url(self._rt, req))
+        if outcome.error is not None and outcome.error.code == "invalid_token":
+            outcome.error = ApiError("invalid_token", f"{PARAM}[number]", message=AUTHENTICATION_FAILED)
+        await self._finish(req, resp, caller, session, outcome, CARD, {})
+
+    async def _finish(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        caller: Caller,
+        session: Session,
+        outcome: Outcome,
+        chosen: str | None,
+        typed: Mapping[str, Any],
+    ) -> None:
         if outcome.paid is not None:
             self._leave(req, resp, outcome.paid)
             return
@@ -210,6 +259,11 @@ class SessionPage:
             self._pages.redirect(resp, self._here(req, session, None))
             return
         await self._show(req, resp, caller, session, chosen, typed=typed, error=error)
+
+    @staticmethod
+    def _with_locale(req: falcon.asgi.Request, url: str) -> str:
+        asked = req.get_param("locale")
+        return f"{url}?locale={asked}" if asked in ("ja", "en", "ko") else url
 
     def _leave(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, paid: Paid) -> None:
         if paid.redirect_url is not None:
@@ -222,6 +276,8 @@ class SessionPage:
         if error is None:
             return None
         t = self._pages.messages.translator(locale)
+        if error.message == AUTHENTICATION_FAILED:
+            return t("session.error_three_d_secure")
         code = error.code if error.code in EXPLAINED else "failed"
         name = _field_of(error)
         label = t(f"session.field_{name}") if name in LABELED else t("session.field_details")
@@ -312,5 +368,7 @@ def _field_of(error: ApiError | None) -> str | None:
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime, pages: Pages) -> None:
-    app.add_route("/sessions/{session_id}", SessionPage(runtime, pages))
+    page = SessionPage(runtime, pages)
+    app.add_route("/sessions/{session_id}", page)
     app.add_route("/sessions/{session_id}/cancel", SessionCancel(runtime, pages))
+    app.add_route("/sessions/{session_id}/three_d_secure", page, suffix="authenticated")

@@ -26,18 +26,19 @@ from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment
+from komoju_server.domain.secure_token import SecureToken
 from komoju_server.domain.session import Session
 from komoju_server.methods import clean_details, method_of
 from komoju_server.services import answers
 from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
 from komoju_server.services.customers import Customers
-from komoju_server.services.inputs import InlineDetails, NewPayment
+from komoju_server.services.inputs import InlineDetails, NewPayment, NewSecureToken
 from komoju_server.services.locks import KeyedLocks
-from komoju_server.services.payments import Along, Payments, Resolved
+from komoju_server.services.payments import OTHER_PAYMENT, Along, Payments, Resolved
 from komoju_server.services.scheduler import Scheduler
+from komoju_server.services.secure_tokens import SecureTokens
 from komoju_server.services.session_inputs import Address, LineItem, NewSession, PaymentData, SessionPayment
-from komoju_server.services.tokens import Tokens
 from komoju_server.store import Conflict, Store, Write
 from komoju_server.store import sessions as table
 from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
@@ -73,14 +74,14 @@ class Sessions:
         clock_: Clock,
         payments: Payments,
         customers: Customers,
-        tokens: Tokens,
+        secure_tokens: SecureTokens,
         scheduler: Scheduler,
     ) -> None:
         self._store = store
         self._clock = clock_
         self._payments = payments
         self._customers = customers
-        self._tokens = tokens
+        self._secure_tokens = secure_tokens
         self._scheduler = scheduler
         self._locks = KeyedLocks()
 
@@ -207,13 +208,31 @@ class Sessions:
 
         return await change(self._locks, session_id, attempt, RETRY_ON)
 
+    async def authenticate(
+        self, caller: Caller, session_id: str, pay: SessionPayment, return_url: str, base_url: str
+    ) -> SecureToken:
+        """3-D Secure before a card pays the session (the hosted page does it, as KOMOJU's does):
+        a secure token for the session's amount with the customer's card typed on the page. Once
+        verified, the token pays the session (`pay` with its id) and nothing else."""
+        if isinstance(pay.details, str):  # a token's card was checked where the token was made
+            raise invalid(PARAM)
+        session = await self.get(caller, session_id)
+        now = await self._clock.now(caller)
+        session.check_payable(now)
+        resolved = await self._details(caller, session, pay, now)
+        card = InlineDetails(resolved.method, resolved.details)
+        new = NewSecureToken(amount=session.amount, currency=session.currency, return_url=return_url, source=card)
+        return await self._secure_tokens.create(caller, new, base_url)
+
     async def _details(self, caller: Caller, session: Session, pay: SessionPayment, now: int) -> Resolved:
         """The customer's details, checked against the session's methods; an email the
         method asks for may come from the pay request or the session."""
         raw = pay.details
-        if isinstance(raw, str):
-            resolved = await self._tokens.resolve(caller, raw, PARAM, now)
+        if isinstance(raw, str):  # a token, or a secure token (3-D Secure) verified for this payment
+            resolved = await self._payments.sources.from_token(caller, raw, PARAM, now)
             session.check_method(resolved.method, PARAM)
+            if resolved.bound_to is not None and resolved.bound_to != (session.amount, session.currency):
+                raise ApiError("invalid_token", PARAM, message=OTHER_PAYMENT)
             return resolved
         method = method_of(raw)
         session.check_method(method, f"{PARAM}[type]")
