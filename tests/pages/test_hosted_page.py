@@ -215,17 +215,32 @@ def test_a_wrong_field_is_named(site: ServerProcess, site_api: httpx.Client, pag
     assert page.get_by_label("Card number").get_attribute("aria-invalid") == "true"
 
 
-def test_konbini_ends_on_the_slips_instructions(site: ServerProcess, site_api: httpx.Client, page: Any) -> None:
-    session = new_session(site_api, return_url=return_url(site), email="buyer@example.com", default_locale="en")
+def test_konbini_goes_through_its_slip_and_back_to_the_shop(
+    site: ServerProcess, site_api: httpx.Client, hooks: Hooks, page: Any
+) -> None:
+    back = return_url(site)
+    session = new_session(site_api, return_url=back, email="buyer@example.com", default_locale="en")
     page.goto(session["session_url"])
     page.get_by_role("link", name="Konbini").click()
     page.get_by_label("Convenience store").select_option("lawson")
     assert page.get_by_label("Email").input_value() == "buyer@example.com"  # the session's
     page.get_by_role("button", name="Pay ¥1,000").click()
     page.wait_for_url(re.compile(r".*/instructions/.*"))
-    payment = site_api.get(f"/sessions/{session['id']}").json()["payment"]
+    shown = site_api.get(f"/sessions/{session['id']}").json()
+    payment = shown["payment"]
+    assert shown["status"] == "completed"  # the session is done: the slip is the payment's now
     assert page.url == payment["payment_details"]["instructions_url"]
     assert (payment["status"], payment["payment_details"]["store"]) == ("authorized", "lawson")
+    assert hooks.wait_event("payment.authorized", payment["id"])["data"]["session"] == session["id"]
+    assert page.locator("#receipt").inner_text() == payment["payment_details"]["receipt"]
+
+    page.locator("section.simulate").get_by_role("button", name="Simulate payment").click()
+    page.wait_for_load_state()
+    assert page.locator("#payment-status strong").inner_text() == "Paid"
+    assert hooks.wait_event("payment.captured", payment["id"])["data"]["status"] == "captured"
+    page.get_by_role("link", name="Back to the shop").click()
+    page.wait_for_url(f"{back}&session_id={session['id']}")
+    assert site_api.get(f"/payments/{payment['id']}").json()["status"] == "captured"
 
 
 def test_cancel_returns_to_the_shop_and_cancels_the_session(
