@@ -16,9 +16,12 @@ from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
 from komoju_server.services.outbox import Outbox
+from komoju_server.services.payment_pages import PaymentPages
 from komoju_server.services.payments import Payments
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
+from komoju_server.services.secure_tokens import SecureTokens
+from komoju_server.services.sessions import EXPIRY_TIMER, Sessions
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
 from komoju_server.services.tokens import Tokens
@@ -49,12 +52,16 @@ class Runtime:
         self.processors = Processors(live=live_processor(settings))
         self.tokens = Tokens(store, self.clock, self.vault, tokenizer(self.processors.for_mode("live")))
         self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
+        # 3-D Secure: the sandbox's test catalogue decides how each card authenticates.
+        self.secure_tokens = SecureTokens(
+            store, self.clock, self.vault, self.tokens, self.customers, self.processors.sandbox
+        )
         self.payments = Payments(
             store,
             self.processors,
             self.clock,
             self.events,
-            StoredDetails(self.tokens, self.customers),
+            StoredDetails(self.tokens, self.customers, self.secure_tokens),
             self.vault,
             settings.intent_lease,
         )
@@ -85,7 +92,13 @@ class Runtime:
         )
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
+        # Sessions (the hosted payment page's): their payments and customers, and their expiry.
+        self.sessions = Sessions(store, self.clock, self.payments, self.customers, self.secure_tokens, self.scheduler)
+        self.scheduler.handle(EXPIRY_TIMER, self.sessions.expire_due)
+        # The customer's pages about one payment (instructions, offsite) read and act through it.
+        self.payment_pages = PaymentPages(store, self.payments, self.sandbox)
         self.scheduler.chore(self.tokens.forget_expired)
+        self.scheduler.chore(self.secure_tokens.forget_expired)
 
     @classmethod
     def build(cls, settings: Settings, console: Console | None = None) -> Runtime:
@@ -102,6 +115,7 @@ class Runtime:
         await self.store.open()
         await self.tokens.check_vault()
         await self.customers.check_vault()
+        await self.secure_tokens.check_vault()
         await self.outbox.start()
         await self.deliveries.start()
         await self.scheduler.start()

@@ -54,7 +54,7 @@ def test_test_keys_are_listed_again_in_the_order_merchants_were_made(database_ur
 
 def test_keys_made_before_they_were_kept_say_so(database_url: str):
     async def body(store: Store) -> None:
-        old = await merchants.create_merchant(store, "old")  # no vault: as before migration 6
+        old = await merchants.create_merchant(store, "old")  # no vault: as before migration 8
         (listed,) = await merchants.list_merchants(store, VAULT)
         assert (listed.test_secret_key, listed.test_publishable_key) == (None, None)
         assert listed.note == merchants.NOT_KEPT.format(id=old.merchant_id)
@@ -156,7 +156,7 @@ def test_a_database_from_before_keeps_its_merchants_oldest_first(tmp_path):
 
     async def main() -> None:
         store = open_store(url)
-        await store.migrate(upto=5)
+        await store.migrate(upto=7)
         await store.open()
         try:
             await store.run(

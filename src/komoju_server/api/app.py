@@ -6,9 +6,11 @@ from typing import Any
 
 import falcon
 import falcon.asgi
+from falcon.routing import CompiledRouter
 
 from komoju_server.api import errors
 from komoju_server.api.access import AccessLog, App
+from komoju_server.api.cors import CorsMiddleware
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import RequestMiddleware
 from komoju_server.config import Settings
@@ -33,8 +35,13 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server.api.idempotency import IdempotencyMiddleware
     from komoju_server.api.sandbox import MaintenanceMiddleware
 
+    router = CompiledRouter()  # shared with CORS, which answers preflights before the app routes
     app = falcon.asgi.App(
+        router=router,
         middleware=[
+            # First: a preflight is answered before anything else runs (no key, no database),
+            # and the CORS headers go on last, on whatever answer the others made.
+            CorsMiddleware(router),
             Lifespan(runtime),
             RequestMiddleware(runtime.keyring, lambda: runtime.maintenance),
             # After authentication, in this order: a merchant's sandbox maintenance, then
@@ -42,7 +49,7 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
             MaintenanceMiddleware(runtime.sandbox, API),
             IdempotencyMiddleware(runtime.idempotency, API),
         ],
-        cors_enable=False,
+        cors_enable=False,  # Falcon's own CORS would open every route: api/cors.py opens only the declared ones
     )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_form_urlencoded = False

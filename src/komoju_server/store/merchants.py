@@ -86,6 +86,12 @@ async def find_key(store: Store, digest: str) -> Row | None:
     return await store.fetch_one("SELECT key_hash, merchant_id, mode, kind FROM api_keys WHERE key_hash = ?", (digest,))
 
 
+async def name(store: Store, merchant_id: str) -> str | None:
+    """The merchant's name, as its customers' pages show it."""
+    row = await store.fetch_one("SELECT name FROM merchants WHERE id = ?", (merchant_id,))
+    return None if row is None else str(row[0])
+
+
 async def count(store: Store) -> int:
     row = await store.fetch_one("SELECT COUNT(*) FROM merchants")
     return int(row[0]) if row else 0
