@@ -152,7 +152,11 @@ def test_json_lines(postgres_url: str):
             payment = card_payment(api)
             assert api.get("/payments", params={"status": "captured"}).status_code == 200
         lines = wait_lines(
-            server, lambda lines: sum('"type":"webhook"' in line for line in lines) == 2 and len(lines) >= 7
+            server,
+            lambda lines: (
+                sum('"type":"webhook"' in line for line in lines) == 2
+                and any('"method":"GET","path":"/api/v1/payments"' in line for line in lines)
+            ),
         )
         events = httpx.get(f"{server.url}/api/v1/events", auth=(server.secret_key, "")).json()["data"]
     entries = [json.loads(line) for line in lines]  # the first line, `listening on`, was read by ServerProcess
@@ -192,8 +196,10 @@ def test_json_lines(postgres_url: str):
         assert set(entry) == {"type", "method", "path", "status", "duration_ms", "request_id"}
         assert isinstance(entry["duration_ms"], float | int) and entry["duration_ms"] >= 0
         assert re.fullmatch(REQUEST_ID, entry["request_id"])
-    assert [(e["method"], e["path"], e["status"]) for e in requests] == [
-        ("GET", "/health", 200),
+    assert {(e["method"], e["path"], e["status"]) for e in requests if e["path"] == "/health"} == {
+        ("GET", "/health", 200)  # ServerProcess waiting for the server: once, or more on a busy machine
+    }
+    assert [(e["method"], e["path"], e["status"]) for e in requests if e["path"] != "/health"] == [
         ("POST", "/api/v1/webhooks", 200),
         ("POST", "/api/v1/payments", 200),
         ("GET", "/api/v1/payments", 200),
