@@ -86,7 +86,11 @@ def test_text_lines_for_requests_and_webhook_attempts_and_nothing_secret(sqlite_
 
             def settled(lines: list[str]) -> bool:
                 got = attempts(lines)
-                return sum(a["then"] == "delivered" for a in got) == 2 and sum(a["then"] == "gave up" for a in got) == 4
+                return (
+                    sum(a["then"] == "delivered" for a in got) == 2
+                    and sum(a["then"] == "gave up" for a in got) == 4
+                    and any(" GET /api/v1/payments 200 " in line for line in lines)
+                )
 
             lines = wait_lines(server, settled)
             with server.client(other["test_secret_key"]) as api:
