@@ -70,7 +70,7 @@ class LineWriter:
             self._idle.clear()
             self._wake.set()
 
-    def flush(self, timeout: float = 5.0) -> None:
+    def flush(self, timeout: float = 2.0) -> None:
         """Waits (up to `timeout`) until every line added so far is written."""
         self._idle.wait(timeout)
 
