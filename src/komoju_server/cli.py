@@ -1,4 +1,4 @@
-"""The command line: `komoju-server serve | migrate | merchants create|list|rotate-keys | trigger`."""
+"""The command line: `komoju-server serve | migrate | merchants create|list|rotate-keys | trigger | openapi`."""
 
 from __future__ import annotations
 
@@ -190,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret-key", default=None, help="a test secret key of the merchant to play it as; env KOMOJU_SECRET_KEY"
     )
     trigger.add_argument("--json", action="store_true", help="print what it made as one JSON object")
+
+    document = commands.add_parser(
+        "openapi",
+        help="print the API's OpenAPI 3.1 document",
+        description="Print the OpenAPI 3.1 document of the API, the one GET /api/v1/openapi.json answers, "
+        "generated from the server's own tables (routes, payment methods, errors). No server or database needed.",
+    )
+    document.add_argument(
+        "--compact", action="store_true", help="one line, byte for byte what the endpoint answers (default: indented)"
+    )
     return parser
 
 
@@ -230,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "trigger":
         sys.exit(_trigger(args))
+    if args.command == "openapi":
+        _openapi(args)
+        return
     settings = settings_from(args)
     configure_logging(settings)
     if args.command == "serve":
@@ -335,6 +348,16 @@ def print_listed(listed: Sequence[merchants.MerchantListed]) -> None:
             print(f"  test publishable key: {merchant.test_publishable_key}")
         else:
             print(f"  test keys: {merchant.note}")
+    sys.stdout.flush()
+
+
+def _openapi(args: argparse.Namespace) -> None:
+    from komoju_server.api import openapi
+
+    if args.compact:
+        sys.stdout.buffer.write(openapi.served() + b"\n")
+    else:
+        print(json.dumps(openapi.document(), indent=2, ensure_ascii=False))
     sys.stdout.flush()
 
 

@@ -29,6 +29,10 @@ def add_all(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
 
     sessions.add_routes(app, runtime, prefix)
 
+    from komoju_server.api import openapi
+
+    openapi.add_routes(app, prefix)
+
     from komoju_server.api import processor_webhooks
 
     processor_webhooks.add_routes(app, runtime)  # outside the API prefix: the upstream's, not a merchant's

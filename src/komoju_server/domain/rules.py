@@ -1,5 +1,9 @@
 """Value rules for payment_details fields: each takes the raw value and gives the clean one,
-or raises `invalid_parameter` naming the field (e.g. `payment_details[store]`)."""
+or raises `invalid_parameter` naming the field (e.g. `payment_details[store]`).
+
+Each rule also carries what it accepts as a JSON Schema (`schema_of`), which the OpenAPI
+document (`api/openapi.py`) shows for every field that uses it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,22 @@ from komoju_server.domain.cards import luhn
 from komoju_server.domain.errors import invalid
 
 Rule = Callable[[Any, str], Any]
+
+# A whole number as a JSON number or a string of ASCII digits (form bodies are all strings).
+_NUMBER_TYPES = ["integer", "string"]
+_DIGITS = "^[0-9]+$"
+
+
+def described(schema: dict[str, Any], rule: Rule) -> Rule:
+    """`rule`, carrying the JSON Schema of the values it accepts."""
+    rule.schema = schema  # type: ignore[attr-defined]
+    return rule
+
+
+def schema_of(rule: Rule) -> dict[str, Any]:
+    """The JSON Schema of what `rule` accepts ({} for a rule that says nothing)."""
+    return dict(getattr(rule, "schema", {}))
+
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # KOMOJU's own pattern: ten digits, with brackets, spaces, dashes or a plus between them.
@@ -48,7 +68,7 @@ def text(most: int = 255) -> Rule:
             raise invalid(param)
         return clean
 
-    return rule
+    return described({"type": "string", "minLength": 1, "maxLength": most}, rule)
 
 
 def email(value: Any, param: str) -> str:
@@ -128,7 +148,7 @@ def one_of(*choices: str) -> Rule:
             raise invalid(param)
         return clean
 
-    return rule
+    return described({"type": "string", "enum": list(choices)}, rule)
 
 
 def integer(least: int, most: int) -> Rule:
@@ -142,7 +162,7 @@ def integer(least: int, most: int) -> Rule:
             raise invalid(param)
         return number
 
-    return rule
+    return described({"type": _NUMBER_TYPES, "minimum": least, "maximum": most, "pattern": _DIGITS}, rule)
 
 
 def digits(least: int, most: int) -> Rule:
@@ -154,7 +174,9 @@ def digits(least: int, most: int) -> Rule:
             raise invalid(param)
         return clean
 
-    return rule
+    return described(
+        {"type": "string", "pattern": f"^[0-9 -]{{{least},}}$", "description": f"{least} to {most} digits"}, rule
+    )
 
 
 def card_number(value: Any, param: str) -> str:
@@ -180,7 +202,8 @@ def prepaid_number(least: int = 16, most: int = 16) -> Rule:
             raise invalid(param)
         return clean
 
-    return rule
+    schema = {"type": "string", "pattern": "^[A-Za-z0-9 -]+$", "description": f"{least} to {most} letters or digits"}
+    return described(schema, rule)
 
 
 def secret_text(least: int, most: int) -> Rule:
@@ -190,7 +213,7 @@ def secret_text(least: int, most: int) -> Rule:
             raise invalid(param)
         return clean
 
-    return rule
+    return described({"type": "string", "minLength": least, "maxLength": most}, rule)
 
 
 def zip_code(value: Any, param: str) -> str:
@@ -204,3 +227,25 @@ def card_year(value: Any, param: str) -> int:
     """A card's expiry year, four digits or two (25 means 2025)."""
     year = integer(0, 2100)(value, param)
     return year + 2000 if year < 100 else year
+
+
+# What the plain rules accept, for the OpenAPI document.
+described({"type": "string", "format": "email", "maxLength": 255}, email)
+described({"type": "string", "pattern": _PHONE.pattern, "description": "ten digits or more"}, phone)
+described({"type": "string", "format": "uri", "maxLength": 2000, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}, url)
+described(
+    {"type": "string", "maxLength": 2000, "description": "an http(s) URL or an app's own scheme (myapp://done)"},
+    return_url,
+)
+described({"type": "string", "minLength": 1, "maxLength": 255, "description": "katakana"}, katakana)
+described(
+    {"type": "string", "minLength": 1, "maxLength": 48, "description": "half-width katakana, digits, A-Z"},
+    half_width_kana,
+)
+described(
+    {"type": "string", "pattern": "^[0-9 -]+$", "description": "12 to 19 digits passing Luhn"},
+    card_number,
+)
+described({"type": ["string", "integer"], "pattern": "^[0-9]{3,4}$"}, verification_value)
+described({"type": "string", "pattern": "^[0-9]{3}-?[0-9]{4}$"}, zip_code)
+described({"type": _NUMBER_TYPES, "pattern": _DIGITS, "description": "four digits, or two (25 is 2025)"}, card_year)
