@@ -73,6 +73,7 @@ class ReceivedWebhook:
     delivery_id: str
     event_type: str
     headers: dict[str, str]
+    number: int = 0  # the receiver's count of deliveries kept, from 1
 
     @property
     def type(self) -> str:
@@ -94,6 +95,7 @@ class Webhooks:
         self.url = url
         self.secret = secret
         self._received: list[ReceivedWebhook] = []
+        self._kept = 0  # deliveries kept so far, through clear()
         self.rejected: list[dict[str, Any]] = []
         self._changed = threading.Condition()
 
@@ -110,12 +112,14 @@ class Webhooks:
             except ValueError:
                 self.rejected.append({"headers": headers, "body": body.decode("utf-8", "replace")})
                 return False
+            self._kept += 1
             self._received.append(
                 ReceivedWebhook(
                     event=event,
                     delivery_id=headers.get("x-komoju-id", ""),
                     event_type=headers.get("x-komoju-event", ""),
                     headers=headers,
+                    number=self._kept,
                 )
             )
             self._changed.notify_all()
@@ -398,7 +402,8 @@ class Komoju:
 
     def reset(self) -> dict[str, Any]:
         """Erases the merchant's test data and puts its clock back; webhook endpoints stay.
-        Also forgets the webhooks received."""
+        Also forgets the webhooks received (deliveries of events made before the reset that are
+        still on their way may arrive after it)."""
         erased = self.request("POST", "/sandbox/reset")
         if self._webhooks is not None:
             self._webhooks.clear()
@@ -464,7 +469,7 @@ _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) ")
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if _server_of(item) is not None:
-        webhooks = {id(m): len(m._webhooks.received) for m in _merchants_of(item) if m._webhooks is not None}
+        webhooks = {id(m): m._webhooks._kept for m in _merchants_of(item) if m._webhooks is not None}
         item.stash[_STARTED] = (time.time(), webhooks)
     yield
 
@@ -482,7 +487,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     for merchant in _merchants_of(item):
         if merchant._webhooks is None:
             continue
-        came = merchant._webhooks.received[webhooks.get(id(merchant), 0) :]
+        came = [w for w in merchant._webhooks.received if w.number > webhooks.get(id(merchant), 0)]
         got = [f"{w.type} {w.data.get('id', '')}".strip() for w in came]
         name = merchant.merchant_id or "komoju"
         report.sections.append((f"komoju webhooks received during the test ({name})", "\n".join(got) or "(none)"))
