@@ -10,12 +10,14 @@ from komoju_server.processors.base import observable, tokenizer
 from komoju_server.processors.live import live_processor
 from komoju_server.services.clock import Clock
 from komoju_server.services.customers import Customers
+from komoju_server.services.dashboard_sessions import DashboardSessions
 from komoju_server.services.deadlines import DEADLINE_TIMER, Deadlines
 from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
 from komoju_server.services.outbox import Outbox
 from komoju_server.services.payments import Payments
+from komoju_server.services.recent_requests import RecentRequests
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.sources import StoredDetails
@@ -83,6 +85,10 @@ class Runtime:
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
         self.scheduler.chore(self.tokens.forget_expired)
+        # The dashboard: who is signed in, and the merchants' recent API requests.
+        self.dashboard_sessions = DashboardSessions(store, self.keyring)
+        self.scheduler.chore(self.dashboard_sessions.purge)
+        self.recent_requests = RecentRequests(store)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -102,12 +108,14 @@ class Runtime:
         await self.outbox.start()
         await self.deliveries.start()
         await self.scheduler.start()
+        await self.recent_requests.start()
         if self.upstream is not None:
             await self.upstream.start()
 
     async def stop(self) -> None:
         if self.upstream is not None:
             await self.upstream.stop()
+        await self.recent_requests.stop()
         await self.scheduler.stop()
         await self.deliveries.stop()
         await self.store.close()
