@@ -47,7 +47,7 @@ class PageRequests:
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
-    from komoju_server.pages import assets
+    from komoju_server.pages import assets, dashboard
 
     pages = Pages.build(runtime.vault.derive)
     app.add_middleware(PageRequests(pages))
@@ -57,4 +57,5 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
 
     app.add_error_handler(PageError, page_error)
     assets.add_routes(app)
+    dashboard.add_routes(app, runtime, pages)
     return pages
