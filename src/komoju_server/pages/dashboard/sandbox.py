@@ -46,7 +46,11 @@ async def show(
     problem: Problem | None = None,
     status: int = 200,
 ) -> None:
-    now, offset = await page.rt.sandbox.now(caller)
+    try:
+        now, offset = await page.rt.sandbox.now(caller)
+    except ApiError as error:  # live mode: the sandbox is test mode's alone
+        now, offset = None, None
+        problem, status = problem or page.dash.problem(error), error.status
     page.dash.render(
         req,
         resp,
@@ -55,7 +59,7 @@ async def show(
         status=status,
         section="sandbox",
         here=PATH,
-        now=clock.iso(now),
+        now=None if now is None else clock.iso(now),
         offset=offset,
         units=UNITS,
         problem=problem,
