@@ -49,3 +49,12 @@ def text_of(page: str) -> str:
     """The page's text: tags dropped, entities decoded, spaces folded."""
     without_tags = re.sub(r"<[^>]+>", " ", page)
     return re.sub(r"\s+", " ", html.unescape(without_tags)).strip()
+
+
+def sign_in(page: Any, base_url: str, key: str) -> None:
+    """Signs in through the sign-in page, as a person does, and lands on the payments."""
+    page.goto(base_url + "/dashboard")
+    assert page.url == base_url + "/dashboard/sign_in"
+    page.locator("#secret_key").fill(key)
+    page.locator("form[action='/dashboard/sign_in'] button[type=submit]").click()
+    page.wait_for_url(base_url + "/dashboard/payments")
