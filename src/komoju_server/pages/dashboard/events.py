@@ -10,8 +10,8 @@ import falcon
 import falcon.asgi
 
 from komoju_server.domain.caller import Caller
-from komoju_server.pages.dashboard.site import BASE, Dashboard, DashboardPage, ListPage, checked_id, pretty
-from komoju_server.pages.dashboard.timeline import Moment
+from komoju_server.pages.dashboard.site import BASE, Dashboard, DashboardPage, ListPage, checked_id
+from komoju_server.pages.dashboard.timeline import Moment, pretty
 
 PATH = BASE + "/events"
 # Where an event about an object is best seen: the object's own page, with its whole timeline.

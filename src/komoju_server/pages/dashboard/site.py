@@ -15,13 +15,14 @@ from typing import Any
 
 import falcon
 import falcon.asgi
-import orjson
 
 from komoju_server.api import requests
 from komoju_server.api.responses import page_params
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.params import object_id
+from komoju_server.pages.dashboard import timeline
+from komoju_server.pages.dashboard.timeline import pretty
 from komoju_server.pages.locale import LOCALES
 from komoju_server.pages.render import PageError, Pages
 from komoju_server.runtime import Runtime
@@ -108,7 +109,7 @@ class Dashboard:
 
     # -- answering -----------------------------------------------------------------------------
 
-    def render(  # noqa: PLR0913
+    def render(
         self,
         req: falcon.asgi.Request,
         resp: falcon.asgi.Response,
@@ -121,8 +122,6 @@ class Dashboard:
     ) -> None:
         """A page in the dashboard's frame. `here` is the page the language links lead back to
         (for an answer to a form, the page the form was on); by default the request's path."""
-        from komoju_server.pages.dashboard import timeline
-
         mode = caller.mode if caller else None
         # `?done=<what>` after a form's See Other: its notice, when there is one by that name.
         notice = f"dashboard.done_{req.get_param('done')}"
@@ -202,11 +201,6 @@ def checked_id(value: str) -> str:
 
 def secure(req: falcon.asgi.Request) -> bool:
     return req.forwarded_scheme == "https"
-
-
-def pretty(value: Any) -> str:
-    """JSON as people read it: indented, keys in the order the API answers them."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 class DashboardPage:

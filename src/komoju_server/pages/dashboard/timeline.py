@@ -6,12 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.webhook import Attempt, Delivery
-from komoju_server.pages.dashboard.site import pretty
 from komoju_server.runtime import Runtime
 from komoju_server.webhooks import signing
 from komoju_server.webhooks.worker import USER_AGENT
+
+
+def pretty(value: Any) -> str:
+    """JSON as people read it: indented, keys in the order the API answers them."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 @dataclass
