@@ -349,3 +349,29 @@ def test_recent_requests_show_method_path_status_and_request_id_only(server, das
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r[1]) for r in rows)
     assert "private@example.com" not in page.text and "strangers" not in page.text
     assert merchant["test_secret_key"] not in page.text and "4111" not in page.text
+
+
+def test_sessions_are_listed_with_their_payment_and_another_merchants_are_not_found(server, dash, merchant_api):
+    paid = merchant_api.post("/sessions", json={"amount": 1500, "currency": "JPY"}).json()
+    pay = merchant_api.post(f"/sessions/{paid['id']}/pay", json={"payment_details": card()})
+    assert pay.status_code == 200, pay.text
+    payment_id = pay.json()["payment"]["id"]
+    waiting = merchant_api.post("/sessions", json={"amount": 700, "currency": "JPY"}).json()
+
+    listed = dash.get("/dashboard/sessions")
+    assert listed.status_code == 200
+    rows = re.findall(r'<tr data-session="([a-z0-9]+)">(.*?)</tr>', listed.text, flags=re.S)
+    assert [session_id for session_id, _ in rows] == [waiting["id"], paid["id"]]  # newest first
+    assert "¥700" in text_of(rows[0][1]) and "pending" in text_of(rows[0][1])
+    assert "¥1,500" in text_of(rows[1][1]) and "completed" in text_of(rows[1][1]) and payment_id in rows[1][1]
+
+    item = dash.get(f"/dashboard/sessions/{paid['id']}")
+    assert item.status_code == 200
+    assert f'href="/dashboard/payments/{payment_id}"' in item.text
+    assert f'href="{paid["session_url"]}"' in item.text
+
+    other = server.new_merchant("other")
+    with server.client(other["test_secret_key"]) as theirs:
+        their_session = theirs.post("/sessions", json={"amount": 900, "currency": "JPY"}).json()
+    assert dash.get(f"/dashboard/sessions/{their_session['id']}").status_code == 404
+    assert their_session["id"] not in dash.get("/dashboard/sessions").text

@@ -22,6 +22,7 @@ import asyncio
 import logging
 from collections import deque
 
+from komoju_server.console import printable, printable_path
 from komoju_server.domain import clock
 from komoju_server.domain.caller import Caller
 from komoju_server.services.background import BackgroundTask
@@ -51,7 +52,9 @@ class RecentRequests:
         buffer = self._buffers.get(scope)
         if buffer is None:
             buffer = self._buffers[scope] = deque(maxlen=self._keep)
-        buffer.append((method, path, status, request_id, clock.now_ms()))
+        # The path and the request id come from the client: escaped as the console prints them
+        # (one token, bounded, no NUL, which PostgreSQL refuses in text).
+        buffer.append((method, printable_path(path), status, printable(request_id), clock.now_ms()))
 
     async def newest(self, caller: Caller, limit: int = KEEP) -> list[Logged]:
         """The merchant's newest requests in this mode, newest first."""

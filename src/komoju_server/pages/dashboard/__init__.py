@@ -23,6 +23,7 @@ from komoju_server.runtime import Runtime
 
 SECTIONS: tuple[Section, ...] = (
     Section("payments"),
+    Section("sessions"),
     Section("customers"),
     Section("subscriptions"),
     Section("tokens"),
