@@ -196,8 +196,8 @@ def test_the_dashboard_speaks_japanese_and_remembers_a_language_chosen(browser_c
         :3
     ] == [
         "決済",
+        "セッション",
         "顧客",
-        "定期課金",
     ]
     page.goto(f"{site.url}/dashboard/payments/{payment['id']}")
     assert page.locator("h1 [data-status]").inner_text() == "オーソリ済み"
