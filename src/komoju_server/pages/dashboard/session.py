@@ -7,6 +7,8 @@ and sent only to /dashboard.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import falcon
 import falcon.asgi
 
@@ -45,14 +47,24 @@ class SignIn(DashboardPage):
         self.dash.redirect(resp, BASE)
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 class SignOut(DashboardPage):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         await self.dash.form(req)
         await self.rt.dashboard_sessions.sign_out(req.cookies.get(SESSION_COOKIE))
-        # Max-Age=0 with the attributes it was set with: gone at once (Falcon's unset_cookie
-        # dates it a second back, which a busy browser was seen to keep for a moment).
+        # Expired long ago and Max-Age=0, with the attributes it was set with: gone at once
+        # (Falcon's unset_cookie dates it a second back, which a busy browser kept a moment).
         resp.set_cookie(
-            SESSION_COOKIE, "", max_age=0, path=BASE, http_only=True, same_site="Strict", secure=secure(req)
+            SESSION_COOKIE,
+            "",
+            expires=EPOCH,
+            max_age=0,
+            path=BASE,
+            http_only=True,
+            same_site="Strict",
+            secure=secure(req),
         )
         self.dash.redirect(resp, SIGN_IN, done="signed_out")
 
