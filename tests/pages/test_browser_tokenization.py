@@ -9,9 +9,7 @@ anything else (POST /payments) is stopped by the browser at the preflight and ne
 
 from __future__ import annotations
 
-import http.server
 import secrets
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +17,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.pages.shop import Shop
 from tests.support import ServerProcess
 
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": 1, "year": 2030}
@@ -60,47 +59,24 @@ async function call(path, body, key) {
 BLOCKED = {"blocked": "TypeError: Failed to fetch"}
 
 
-class MerchantSite:
-    """The merchant's own web server: one page, on a port of its own."""
-
-    def __init__(self, api: str, publishable_key: str) -> None:
-        page = PAGE.replace("__API__", orjson.dumps(api).decode()).replace(
-            "__KEY__", orjson.dumps(publishable_key).decode()
-        )
-        body = page.encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/checkout"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
+def merchant_site_page(api: str, publishable_key: str) -> bytes:
+    """The merchant's checkout page, calling this server's API at `api` with `publishable_key`."""
+    page = PAGE.replace("__API__", orjson.dumps(api).decode()).replace(
+        "__KEY__", orjson.dumps(publishable_key).decode()
+    )
+    return page.encode()
 
 
 @pytest.fixture(scope="module")
-def merchant_site(site: ServerProcess) -> Iterator[MerchantSite]:
-    shop = MerchantSite(site.url + "/api/v1", site.publishable_key)
+def merchant_site(site: ServerProcess) -> Iterator[Shop]:
+    shop = Shop(merchant_site_page(site.url + "/api/v1", site.publishable_key))
     yield shop
     shop.close()
 
 
 @pytest.fixture
-def checkout(page: Any, merchant_site: MerchantSite, site: ServerProcess) -> Any:
-    answer = page.goto(merchant_site.url)
+def checkout(page: Any, merchant_site: Shop, site: ServerProcess) -> Any:
+    answer = page.goto(merchant_site.url + "/checkout")
     assert answer.status == 200
     assert page.evaluate("location.origin") != site.url  # another origin than the API's
     return page

@@ -5,45 +5,15 @@ return_url (a tiny shop served on 127.0.0.1) with the payment changed and its we
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.pages.conftest import Hooks
+from tests.pages.shop import Shop
 from tests.support import ServerProcess
-
-
-class Shop:
-    """The merchant's site: answers every GET with a small page and remembers what it was asked."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        paths = self.paths
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                paths.append(self.path)
-                body = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +63,7 @@ def test_the_customer_decides_and_lands_on_the_return_url(
     page.get_by_role("button", name=button, exact=True).click()
     page.wait_for_url(back)
     assert page.locator("h1").inner_text() == "Back at the shop"
-    landed = [path for path in shop.paths if path != "/favicon.ico"]
+    landed = list(shop.paths)
     assert landed[-1] == "/orders/77?state=back"  # the merchant's URL, nothing added
 
     assert site_api.get(f"/payments/{payment['id']}").json()["status"] == status

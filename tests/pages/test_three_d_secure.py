@@ -8,52 +8,18 @@ then reads the token's status with GET /secure_tokens/:id and pays with it.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from tests.pages.shop import Shop
 from tests.support import ServerProcess
 
 PASSING_PASSWORD = "123456"
 FAILING_PASSWORD = "111111"
 CARD = {"month": 12, "year": 2030, "verification_value": "123", "name": "Test Card"}
-
-
-class Shop:
-    """The merchant's return page: it says thank you and keeps the queries it was visited with."""
-
-    def __init__(self) -> None:
-        self.visits: list[dict[str, list[str]]] = []
-        shop = self
-        body = b"<!doctype html><html lang='en'><title>Thank you</title><h1>Thank you</h1></html>"
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-                url = urlsplit(self.path)
-                if url.path != "/favicon.ico":  # what a browser asks of any site by itself
-                    shop.visits.append(parse_qs(url.query))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +49,7 @@ def landed_back(page: Any, shop: Shop, token: dict[str, Any]) -> None:
     """The browser is on the merchant's return page, which got the token's id."""
     page.wait_for_url(f"{shop.url}/orders/42/complete?**")
     assert page.url == f"{shop.url}/orders/42/complete?from=3ds&secure_token_id={token['id']}"
-    assert page.locator("h1").inner_text() == "Thank you"
+    assert page.locator("h1").inner_text() == "Back at the shop"
     assert shop.visits[-1] == {"from": ["3ds"], "secure_token_id": [token["id"]]}
 
 
