@@ -45,7 +45,7 @@ def test_every_route_is_documented_and_every_declaration_is_a_route():
     assert openapi.undocumented(routes) == []
     served = {(method, route.template) for route in routes for method in route.methods}
     assert set(openapi.OPERATIONS) - served == set()
-    assert len(served) == len(openapi.OPERATIONS) == 41
+    assert len(served) == len(openapi.OPERATIONS) == 43
 
 
 def test_the_paths_methods_and_keys_come_from_the_routes(doc):
@@ -85,6 +85,8 @@ def test_extensions_are_marked(doc):
         "GET /webhooks",
         "POST /webhooks",
         "GET /webhooks/{webhook_id}",
+        "PATCH /webhooks/{webhook_id}",
+        "POST /webhooks/{webhook_id}/ping",
         "DELETE /webhooks/{webhook_id}",
         "GET /webhooks/{webhook_id}/deliveries",
         "GET /events/{event_id}/deliveries",
@@ -261,6 +263,8 @@ def test_a_tour_of_every_endpoint_validates(server: InProcessServer):
         api.get("/webhooks")
         api.get(f"/webhooks/{hook_id}")
         api.get(f"/webhooks/{hook_id}/deliveries")
+        api.patch(f"/webhooks/{hook_id}", json={"events": None, "secret_token": "t"})
+        api.post(f"/webhooks/{hook_id}/ping")
 
         card = api.post(
             "/payments", json={"amount": 1000, "currency": "JPY", "payment_details": CARD, "capture": False}

@@ -697,6 +697,10 @@ NEW_WEBHOOK = request_object(
     },
     ["url", "secret_token"],
 )
+WEBHOOK_CHANGE = request_object(
+    {name: schema for name, schema in NEW_WEBHOOK["properties"].items()},
+    description="Only what is given changes; events null: every event.",
+)
 ADDRESS_IN = request_object({name: TEXT_IN for name in wire.ADDRESS_FIELDS})
 CAPTURE_MODE_IN: Schema = {
     "type": ["string", "boolean", "null"],
@@ -778,6 +782,7 @@ REQUESTS: dict[str, Schema] = {
     "CustomerInput": CUSTOMER_IN,
     "NewSubscription": NEW_SUBSCRIPTION,
     "NewWebhook": NEW_WEBHOOK,
+    "WebhookChange": WEBHOOK_CHANGE,
     "NewSession": NEW_SESSION,
     "LineItemInput": LINE_ITEM_IN,
     "AddressInput": ADDRESS_IN,
@@ -917,6 +922,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/webhooks/{webhook_id}"): Operation(
         "Show a webhook endpoint", "Webhooks (extension)", "Webhook", extension=True
+    ),
+    ("PATCH", "/webhooks/{webhook_id}"): Operation(
+        "Change a webhook endpoint's url, secret_token or events",
+        "Webhooks (extension)",
+        "Webhook",
+        "WebhookChange",
+        extension=True,
+    ),
+    ("POST", "/webhooks/{webhook_id}/ping"): Operation(
+        "Send the endpoint a new ping (answers the event)", "Webhooks (extension)", "Event", extension=True
     ),
     ("DELETE", "/webhooks/{webhook_id}"): Operation(
         "Remove a webhook endpoint (its waiting deliveries are cancelled)",
