@@ -348,7 +348,7 @@ def test_recent_requests_show_method_path_status_and_request_id_only(server, das
     assert [(r[0], r[2], r[3], r[4]) for r in rows] == expected
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r[1]) for r in rows)
     assert "private@example.com" not in page.text and "strangers" not in page.text
-    assert merchant["test_secret_key"] not in page.text and "4111" not in page.text
+    assert merchant["test_secret_key"] not in page.text and "4111111111111111" not in page.text
 
 
 def test_sessions_are_listed_with_their_payment_and_another_merchants_are_not_found(server, dash, merchant_api):
