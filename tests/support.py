@@ -77,13 +77,15 @@ def with_store(database_url: str, scenario: Callable[[Store], Awaitable[None]]) 
 
 
 def new_merchant(database_url: str) -> dict[str, str]:
-    """A merchant made by the real CLI: its id and its four keys."""
+    """A merchant made by the real CLI: its id and its four keys (its test keys kept sealed by
+    the vault, so the CLI needs the server's vault key: PostgreSQL's from the environment)."""
     out = subprocess.run(
         [sys.executable, "-m", "komoju_server", "merchants", "create", "--json", "--database-url", database_url],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
+        env=server_env(database_url),
     )
     return json.loads(out.stdout)
 

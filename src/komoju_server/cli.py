@@ -1,19 +1,28 @@
-"""The command line: `komoju-server serve | migrate | merchants create`."""
+"""The command line: `komoju-server serve | migrate | merchants create|list|rotate-keys | trigger`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
-from komoju_server.config import Settings
+from komoju_server import __version__
+from komoju_server.config import LOG_FORMATS, Settings
+from komoju_server.console import configure_logging
+from komoju_server.domain import clock
+from komoju_server.domain.caller import Mode
 from komoju_server.processors.live import LIVE_PROCESSORS, check_live_processor
 from komoju_server.services import merchants
-from komoju_server.store import open_store
+from komoju_server.store import Store, open_store, sqlite_path
+from komoju_server.store.vault import LazyVault, VaultKeyError
+
+T = TypeVar("T")
+
+ROTATE_MODES: dict[str, tuple[Mode, ...]] = {"test": ("test",), "live": ("live",), "all": ("test", "live")}
 
 
 def _database_option(parser: argparse.ArgumentParser) -> None:
@@ -25,19 +34,32 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="komoju-server", description="A self-hostable KOMOJU v1 API server.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="komoju-server",
+        description="A self-hostable, stateful implementation of the KOMOJU v1 payments API.",
+        epilog="Run `komoju-server COMMAND --help` for a command's flags.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"komoju-server {__version__}", help="print the version and exit"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the API server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve = commands.add_parser(
+        "serve",
+        help="run the API server",
+        description="Serve the KOMOJU v1 API (and the pages for people). The first line printed is "
+        "`listening on http://HOST:PORT`; then the start banner, then one line per request and per "
+        "webhook delivery attempt.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="the port to listen on (default 8080; 0: a free one)")
     _database_option(serve)
     serve.add_argument(
         "--secret-key", default=None, help="make sure a test merchant has this key; env KOMOJU_SECRET_KEY"
     )
     serve.add_argument("--publishable-key", default=None, help="its publishable key; env KOMOJU_PUBLISHABLE_KEY")
     serve.add_argument("--public-url", default=None, help="scheme and host for URLs the API hands out")
-    serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only); each one logs")
     serve.add_argument("--maintenance", action="store_true", help="answer every API call 503 service_unavailable")
     serve.add_argument("--webhook-url", default=None, help="send every event to this URL")
     serve.add_argument(
@@ -92,15 +114,82 @@ def build_parser() -> argparse.ArgumentParser:
         "env KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY",
     )
 
-    migrate = commands.add_parser("migrate", help="apply pending schema migrations and exit")
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="the console's lines: text for people (default) or json, one object per line; env KOMOJU_LOG_FORMAT",
+    )
+    serve.add_argument(
+        "--quiet",
+        action="store_true",
+        default=None,
+        help="print nothing but the first line (`listening on ...`); warnings and errors still go to "
+        "stderr; env KOMOJU_QUIET=1",
+    )
+
+    migrate = commands.add_parser(
+        "migrate", help="apply pending schema migrations and exit", description="Apply pending schema migrations."
+    )
     _database_option(migrate)
 
-    merchant_cmd = commands.add_parser("merchants", help="manage merchants")
-    merchant_sub = merchant_cmd.add_subparsers(dest="merchant_command", required=True)
-    create = merchant_sub.add_parser("create", help="add a merchant and print its keys")
+    merchant_cmd = commands.add_parser(
+        "merchants",
+        help="add, list and re-key merchants",
+        description="Manage the database's merchants directly (no server needed). Test keys are kept sealed "
+        "by the vault and can be listed again; live keys are shown only when made. With PostgreSQL, "
+        "KOMOJU_VAULT_KEY must be set as for `serve`.",
+    )
+    merchant_sub = merchant_cmd.add_subparsers(dest="merchant_command", required=True, metavar="SUBCOMMAND")
+    create = merchant_sub.add_parser(
+        "create", help="add a merchant and print its keys", description="Add a merchant and print its four keys."
+    )
     _database_option(create)
-    create.add_argument("--name", default="merchant")
-    create.add_argument("--json", action="store_true", help="print the keys as JSON")
+    create.add_argument("--name", default="merchant", help="the merchant's name (default: merchant)")
+    create.add_argument("--json", action="store_true", help="print the id and keys as one JSON object")
+    listing = merchant_sub.add_parser(
+        "list",
+        help="list merchants with their test keys",
+        description="List the merchants, first made first: id, name, creation time, test secret and publishable keys.",
+    )
+    _database_option(listing)
+    listing.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    rotate = merchant_sub.add_parser(
+        "rotate-keys",
+        help="give a merchant new keys; the old ones stop working",
+        description="Replace a merchant's keys with new random ones, printed once. The old keys are "
+        f"deleted at once; a running server stops taking them within {merchants.KEY_CACHE_SECONDS:g} "
+        "second (every process of it).",
+    )
+    rotate.add_argument("merchant", metavar="MERCHANT", help="the merchant's id (see `merchants list`)")
+    _database_option(rotate)
+    rotate.add_argument(
+        "--mode",
+        choices=tuple(ROTATE_MODES),
+        default="test",
+        help="which key pair to replace: test (default), live, or all",
+    )
+    rotate.add_argument("--json", action="store_true", help="print the id and new keys as one JSON object")
+
+    trigger = commands.add_parser(
+        "trigger",
+        help="play a realistic scenario through a running server's API",
+        description="Play a scenario (a paid konbini slip, a refunded card payment, ...) through a running "
+        "server's API over HTTP with a test secret key, as a merchant and its customer would, and print the "
+        "ids of what it made. Webhooks, events and console lines follow as for real traffic. Some scenarios "
+        "move the merchant's sandbox clock (see --list).",
+    )
+    trigger.add_argument("scenario", nargs="?", metavar="SCENARIO", help="the scenario's name (see --list)")
+    trigger.add_argument("--list", action="store_true", help="name the scenarios and say what each does")
+    trigger.add_argument(
+        "--url",
+        default=None,
+        help="the running server (default http://127.0.0.1:8080, or env KOMOJU_URL); its /api/v1 may be given",
+    )
+    trigger.add_argument(
+        "--secret-key", default=None, help="a test secret key of the merchant to play it as; env KOMOJU_SECRET_KEY"
+    )
+    trigger.add_argument("--json", action="store_true", help="print what it made as one JSON object")
     return parser
 
 
@@ -126,6 +215,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "live_processor_key",
         "live_processor_webhook_secret",
         "live_processor_reconcile_every",
+        "log_format",
+        "quiet",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -137,8 +228,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command == "trigger":
+        sys.exit(_trigger(args))
     settings = settings_from(args)
+    configure_logging(settings)
     if args.command == "serve":
         from komoju_server.server import serve
         from komoju_server.webhooks.worker import options_from
@@ -161,33 +254,122 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"applied migrations: {applied}" if applied else "database is up to date")
         return
     if args.command == "merchants":
-        created = asyncio.run(_create_merchant(settings.database_url, args.name))
-        if args.json:
-            print(json.dumps(created.as_dict()))
-        else:
-            print_keys(created)
+        sys.exit(_merchants(args, settings))
 
 
 async def _migrate(url: str) -> list[int]:
     return await open_store(url).migrate()
 
 
-async def _create_merchant(url: str, name: str) -> merchants.MerchantKeys:
-    store = open_store(url)
-    await store.migrate()
-    await store.open()
+def _merchants(args: argparse.Namespace, settings: Settings) -> int:
+    vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
     try:
-        return await merchants.create_merchant(store, name)
-    finally:
-        await store.close()
+        vault.load()
+    except VaultKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.merchant_command == "create":
+        created = _with_store(
+            settings.database_url, lambda store: merchants.create_merchant(store, args.name, vault=vault)
+        )
+        if args.json:
+            print(json.dumps(created.as_dict()))
+        else:
+            print_keys(created)
+        return 0
+    if args.merchant_command == "list":
+        listed = _with_store(settings.database_url, lambda store: merchants.list_merchants(store, vault))
+        if args.json:
+            print(json.dumps([merchant.as_dict() for merchant in listed], indent=2))
+        else:
+            print_listed(listed)
+        return 0
+    modes = ROTATE_MODES[args.mode]
+    try:
+        rotated = _with_store(
+            settings.database_url, lambda store: merchants.rotate_keys(store, args.merchant, modes, vault)
+        )
+    except merchants.UnknownMerchant:
+        print(f"error: no merchant {args.merchant!r} here; see komoju-server merchants list", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rotated.as_dict()))
+        return 0
+    print(f"merchant {rotated.merchant_id}: new {' and '.join(modes)} keys; the old ones no longer work")
+    print(f"(a running server stops taking them within {merchants.KEY_CACHE_SECONDS:g} second)")
+    print_keys(rotated, header=False)
+    if "live" in modes:
+        print("the live keys are shown only now: keep them")
+    return 0
 
 
-def print_keys(created: merchants.MerchantKeys) -> None:
-    print(f"merchant {created.merchant_id}")
+def _with_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = open_store(url)
+        await store.migrate()
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def print_keys(created: merchants.MerchantKeys, header: bool = True) -> None:
+    if header:
+        print(f"merchant {created.merchant_id}")
     for name, key in created.as_dict().items():
         if name != "merchant_id":
             print(f"  {name.replace('_', ' ')}: {key}")
     sys.stdout.flush()
+
+
+def print_listed(listed: Sequence[merchants.MerchantListed]) -> None:
+    if not listed:
+        print("no merchants yet: komoju-server merchants create (or serve, which makes one)")
+    for merchant in listed:
+        print(f"merchant {merchant.merchant_id} ({merchant.name}), created {clock.iso(merchant.created_at)}")
+        if merchant.test_secret_key is not None and merchant.test_publishable_key is not None:
+            print(f"  test secret key: {merchant.test_secret_key}")
+            print(f"  test publishable key: {merchant.test_publishable_key}")
+        else:
+            print(f"  test keys: {merchant.note}")
+    sys.stdout.flush()
+
+
+def _trigger(args: argparse.Namespace) -> int:
+    from komoju_server import trigger
+
+    if args.list:
+        print("\n".join(trigger.scenario_lines()))
+        return 0
+    if args.scenario not in trigger.SCENARIOS:
+        named = "name a scenario" if not args.scenario else f"no scenario named {args.scenario!r}"
+        print(f"error: {named}; komoju-server trigger --list names them", file=sys.stderr)
+        return 2
+    url = args.url or os.environ.get("KOMOJU_URL") or "http://127.0.0.1:8080"
+    key = args.secret_key or os.environ.get("KOMOJU_SECRET_KEY")
+    if not key:
+        print("error: --secret-key (or env KOMOJU_SECRET_KEY) is needed: a test secret key", file=sys.stderr)
+        return 2
+    say = (lambda line: None) if args.json else (lambda line: print(line, flush=True))
+    if not args.json:
+        print(f"{args.scenario}: {trigger.SCENARIOS[args.scenario].summary}")
+    try:
+        played = trigger.play(args.scenario, url, key, say)
+    except trigger.TriggerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(played.as_dict()))
+    else:
+        print("made:")
+        for line in trigger.describe_played(played):
+            print(f"  {line}")
+        for mismatch in played.mismatches:
+            print(f"unexpected: {mismatch}", file=sys.stderr)
+    return 0 if played.ok else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+LOG_FORMATS = ("text", "json")
+
 
 @dataclass
 class Settings:
@@ -34,6 +36,10 @@ class Settings:
     live_processor_key: str | None = None  # the upstream's secret key: best given in the environment
     live_processor_webhook_secret: str | None = None
     live_processor_reconcile_every: float = 60.0  # seconds; 0 turns reconcile off
+    # The console (console.py): one line per request and per webhook attempt, as text or JSON;
+    # quiet prints nothing but the first `listening on` line.
+    log_format: str = "text"
+    quiet: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +70,11 @@ class Settings:
         every = _number(env, "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY", float)
         if every is not None:
             settings.live_processor_reconcile_every = float(every)
+        settings.log_format = env.get("KOMOJU_LOG_FORMAT") or settings.log_format
+        if settings.log_format not in LOG_FORMATS:
+            choices = ", ".join(LOG_FORMATS)
+            raise SystemExit(f"error: KOMOJU_LOG_FORMAT must be one of {choices}, not {settings.log_format!r}")
+        settings.quiet = env.get("KOMOJU_QUIET", "") in ("1", "true", "yes")
         return settings
 
     def to_env(self) -> dict[str, str]:
@@ -88,6 +99,8 @@ class Settings:
             "KOMOJU_LIVE_PROCESSOR_KEY": self.live_processor_key,
             "KOMOJU_LIVE_PROCESSOR_WEBHOOK_SECRET": self.live_processor_webhook_secret,
             "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY": repr(self.live_processor_reconcile_every),
+            "KOMOJU_LOG_FORMAT": self.log_format,
+            "KOMOJU_QUIET": "1" if self.quiet else None,
         }
         return {k: v for k, v in pairs.items() if v}
 

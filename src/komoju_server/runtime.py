@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from komoju_server.config import Settings
+from komoju_server.console import Console
 from komoju_server.processors import Processors
 from komoju_server.processors.base import observable, tokenizer
 from komoju_server.processors.live import live_processor
@@ -15,9 +16,12 @@ from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
 from komoju_server.services.outbox import Outbox
+from komoju_server.services.payment_pages import PaymentPages
 from komoju_server.services.payments import Payments
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
+from komoju_server.services.secure_tokens import SecureTokens
+from komoju_server.services.sessions import EXPIRY_TIMER, Sessions
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
 from komoju_server.services.tokens import Tokens
@@ -31,27 +35,33 @@ log = logging.getLogger("komoju_server")
 
 
 class Runtime:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, console: Console | None = None) -> None:
         self.settings = settings
         self.store = store
+        # What the process prints while it serves (console.py); nothing unless `serve` gives one.
+        self.console = console or Console()
         self.maintenance = settings.maintenance
         self.keyring = KeyRing(store)
         self.clock = Clock(store)
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends
         # them, so it comes first, then the outbox that tells it, then the events it fans out.
-        self.deliveries = Worker(store, self.vault, options_from(settings))
+        self.deliveries = Worker(store, self.vault, options_from(settings), report=self.console.delivery)
         self.outbox = Outbox(store, settings.webhook_url, notify=self.deliveries.poke)
         self.events = Events(store, fanout=self.outbox.fanout)
         self.processors = Processors(live=live_processor(settings))
         self.tokens = Tokens(store, self.clock, self.vault, tokenizer(self.processors.for_mode("live")))
         self.customers = Customers(store, self.clock, self.events, self.vault, self.tokens)
+        # 3-D Secure: the sandbox's test catalogue decides how each card authenticates.
+        self.secure_tokens = SecureTokens(
+            store, self.clock, self.vault, self.tokens, self.customers, self.processors.sandbox
+        )
         self.payments = Payments(
             store,
             self.processors,
             self.clock,
             self.events,
-            StoredDetails(self.tokens, self.customers),
+            StoredDetails(self.tokens, self.customers, self.secure_tokens),
             self.vault,
             settings.intent_lease,
         )
@@ -75,18 +85,24 @@ class Runtime:
         self.scheduler.chore(self.idempotency.purge)
         # Processor calls whose caller died or lost the answer are asked again with their key.
         self.scheduler.chore(self.payments.recover, every=settings.intent_recovery_every)
-        self.deadlines = Deadlines(self.payments)
+        self.deadlines = Deadlines(self.payments, on_expired=self.console.expired)
         self.scheduler.handle(DEADLINE_TIMER, self.deadlines.expire_due)
         self.subscriptions = Subscriptions(
             store, self.clock, self.payments, self.events, self.scheduler, settings.public_url or ""
         )
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)
+        # Sessions (the hosted payment page's): their payments and customers, and their expiry.
+        self.sessions = Sessions(store, self.clock, self.payments, self.customers, self.secure_tokens, self.scheduler)
+        self.scheduler.handle(EXPIRY_TIMER, self.sessions.expire_due)
+        # The customer's pages about one payment (instructions, offsite) read and act through it.
+        self.payment_pages = PaymentPages(store, self.payments, self.sandbox)
         self.scheduler.chore(self.tokens.forget_expired)
+        self.scheduler.chore(self.secure_tokens.forget_expired)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        runtime = cls(settings, open_store(settings.database_url))
+    def build(cls, settings: Settings, console: Console | None = None) -> Runtime:
+        runtime = cls(settings, open_store(settings.database_url), console)
         try:
             runtime.vault.load()  # a missing or bad vault key stops the server before it serves
         except VaultKeyError as exc:
@@ -99,6 +115,7 @@ class Runtime:
         await self.store.open()
         await self.tokens.check_vault()
         await self.customers.check_vault()
+        await self.secure_tokens.check_vault()
         await self.outbox.start()
         await self.deliveries.start()
         await self.scheduler.start()
@@ -114,3 +131,4 @@ class Runtime:
         close = getattr(self.processors.for_mode("live"), "aclose", None)
         if close is not None:
             await close()
+        self.console.flush()

@@ -1,7 +1,9 @@
 """Running the server: bind, announce, prepare the database, then serve with uvicorn.
 
-The first line printed is `listening on http://HOST:PORT`, so that scripts starting the
-server with `--port 0` can read the port. SIGTERM lets in-flight requests finish, then
+The first line printed is `listening on http://HOST:PORT` in every mode (`--quiet` and
+`--log-format json` included), so that scripts starting the server with `--port 0` can read
+the port. Then the start banner (the API's and the dashboard's URLs, the first merchant's test
+keys), then the console's lines (console.py). SIGTERM lets in-flight requests finish, then
 exits 0 (uvicorn's graceful shutdown).
 """
 
@@ -12,10 +14,13 @@ import os
 import signal
 import socket
 import sys
+from urllib.parse import urlsplit
 
 import uvicorn
 
+from komoju_server import __version__
 from komoju_server.config import Settings
+from komoju_server.console import Banner, MerchantShown, console_for
 from komoju_server.services import merchants
 from komoju_server.store import open_store, sqlite_path
 from komoju_server.store.vault import LazyVault, VaultKeyError
@@ -32,22 +37,31 @@ def serve(settings: Settings) -> int:
         return 2
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    print(f"listening on http://{_url_host(host)}:{port}", flush=True)
+    listening = f"http://{_url_host(host)}:{port}"
+    print(f"listening on {listening}", flush=True)
+    vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
     try:  # a missing or unusable vault key stops every way of serving (workers too) before it serves
-        LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None).load()
+        vault.load()
     except VaultKeyError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
-    created = asyncio.run(_prepare(settings))
-    if created is not None:
-        from komoju_server.cli import print_keys
-
-        print("created a test merchant for this database:")
-        print_keys(created)
+    created, first = asyncio.run(_prepare(settings, vault))
+    console = console_for(settings)
+    console.banner(
+        Banner(
+            version=__version__,
+            base_url=(settings.public_url or listening).rstrip("/"),
+            workers=settings.workers,
+            database=describe_database(settings.database_url),
+            merchant=first,
+            created=None if created is None else created.as_dict(),
+        )
+    )
 
     config_kwargs = dict(
         lifespan="on",
         log_level="warning",
+        log_config=None,  # uvicorn's records go through our handler (configure_logging): text or JSON
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         loop="uvloop" if _has("uvloop") else "asyncio",
@@ -59,10 +73,9 @@ def serve(settings: Settings) -> int:
     )
     _exit_cleanly_on_signals()
     if settings.workers == 1:
-        from komoju_server.api.app import create_app
-        from komoju_server.runtime import Runtime
+        from komoju_server.api.app import served_app
 
-        config = uvicorn.Config(create_app(Runtime.build(settings)), **config_kwargs)
+        config = uvicorn.Config(served_app(settings, console), **config_kwargs)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
 
@@ -83,14 +96,34 @@ def _exit_cleanly_on_signals() -> None:
         signal.signal(sig, lambda *_: None)
 
 
-async def _prepare(settings: Settings) -> merchants.MerchantKeys | None:
+async def _prepare(settings: Settings, vault: LazyVault) -> tuple[merchants.MerchantKeys | None, MerchantShown | None]:
+    """Migrates, makes sure of the test merchant; the merchant made now, if any, and the first one."""
     store = open_store(settings.database_url)
     await store.migrate()
     await store.open()
     try:
-        return await merchants.ensure_merchant(store, settings.secret_key, settings.publishable_key)
+        created = await merchants.ensure_merchant(store, settings.secret_key, settings.publishable_key, vault=vault)
+        first = await merchants.list_merchants(store, vault, limit=1)
     finally:
         await store.close()
+    if not first:
+        return created, None
+    shown = first[0]
+    return created, MerchantShown(
+        shown.merchant_id, shown.name, shown.test_secret_key, shown.test_publishable_key, shown.note
+    )
+
+
+def describe_database(url: str) -> str:
+    """The database for people: SQLite's file, or PostgreSQL's host and name (never a password)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return f"SQLite {os.path.abspath(sqlite_path(url))}"
+    try:
+        parts = urlsplit(url)
+        where = f"{parts.hostname or 'localhost'}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    except ValueError:
+        where = "(an unreadable URL)"
+    return f"PostgreSQL {where}"
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -36,6 +36,7 @@ BANK_TRANSFER = {
     "phone": "090-1234-5678",
     "email": "taro@example.com",
 }
+SECURE_TOKEN = {"amount": 1000, "currency": "JPY", "return_url": "https://example.com/done", "payment_details": CARD}
 HAPPY_MONEY = {"type": "happy_money", "happy_money_id": "1234", "happy_money_password": "secret"}
 BANK = {
     "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
@@ -239,6 +240,11 @@ ENDPOINTS = {
     "refund request": Endpoint("POST", "/payments/{slip}/refund_request", BANK),
     "create token": Endpoint("POST", "/tokens", {"payment_details": CARD}),
     "create token (publishable)": Endpoint("POST", "/tokens", {"payment_details": KONBINI}, public=True),
+    "create secure token": Endpoint("POST", "/secure_tokens", SECURE_TOKEN),
+    "create secure token (publishable)": Endpoint("POST", "/secure_tokens", SECURE_TOKEN, public=True),
+    "create customer secure token": Endpoint(
+        "POST", "/secure_tokens", {k: v for k, v in SECURE_TOKEN.items() if k != "payment_details"}
+    ),
     "create customer": Endpoint("POST", "/customers", {"payment_details": CARD}),
     "update customer": Endpoint("PATCH", "/customers/{customer}", {}),
     "create subscription": Endpoint(
@@ -515,6 +521,17 @@ ROWS: list[Row] = [
         "missing_parameter",
         "payment_details[prepaid_number]",
     ),
+    # POST /payments/:id/capture (the payment is authorized for 1,000 + 100 tax)
+    ("capture", "amount", NOT_AMOUNT, "invalid_parameter", None),
+    ("capture", "amount", [0, "0", 1_001, "1001", 9_999_999], "not_capturable", None),
+    (
+        "capture",
+        "tax",
+        [*NOT_TEXT, "abc", -1, "-1", "1e3", 10_000_000, HUGE, NEG_HUGE, *NUL],
+        "invalid_parameter",
+        None,
+    ),
+    ("capture", "tax", [101, "100.5", 9_999_999], "not_capturable", None),
     # POST /payments/:id/refund
     ("refund", "amount", NOT_AMOUNT, "invalid_parameter", None),
     ("refund", "amount", [0, "0", 1_000_000], "not_refundable", None),
@@ -552,6 +569,30 @@ ROWS: list[Row] = [
     ("create token", "currency", NUL, "invalid_parameter", None),
     ("create token (publishable)", "payment_details[store]", [*NOT_TEXT, "nowhere", *NUL], "invalid_parameter", None),
     ("create token (publishable)", "currency", ["USD", "XXX", True], "invalid_currency", None),
+    # POST /secure_tokens
+    ("create secure token", "amount", NOT_AMOUNT + [0], "invalid_parameter", None),
+    ("create secure token", "amount", ABSENT, "missing_parameter", None),
+    ("create secure token", "currency", [*NOT_TEXT, 392, "XXX", "ＪＰＹ", LONG], "invalid_currency", None),
+    ("create secure token", "currency", ABSENT, "missing_parameter", None),
+    ("create secure token", "currency", NUL, "invalid_parameter", None),
+    (
+        "create secure token",
+        "return_url",
+        [*NOT_TEXT, 1, "not a url", "http://", "//example.com", "http://a b", "javascript://x%0aalert(1)", "data://x"],
+        "invalid_parameter",
+        None,
+    ),
+    ("create secure token", "return_url", [LONG, "http://x.y/" + "a" * 2000, *NUL], "invalid_parameter", None),
+    ("create secure token", "return_url", ABSENT, "missing_parameter", None),
+    ("create secure token", "payment_details", [True, False, 0, 1.5, [], ["x"], [CARD]], "invalid_parameter", None),
+    ("create secure token", "payment_details", ["tok_nothing", "x", "日本語", LONG], "invalid_token", None),
+    ("create secure token", "payment_details", NUL, "invalid_parameter", None),
+    ("create secure token", "payment_details", ABSENT, "missing_parameter", None),
+    ("create secure token", "payment_details", [KONBINI, WEB_MONEY], "invalid_payment_type", "payment_details[type]"),
+    *(("create secure token", *row) for row in CARD_DETAIL_ROWS),
+    ("create customer secure token", "customer", [True, 1, [], {}, "nope", LONG, *NUL], "invalid_parameter", None),
+    ("create secure token (publishable)", "amount", [0, "x", 10_000_000], "invalid_parameter", None),
+    ("create secure token (publishable)", "return_url", ["javascript://x", []], "invalid_parameter", None),
     # POST /customers
     ("create customer", "payment_details", [True, 1, [], ["x"]], "invalid_parameter", None),
     ("create customer", "payment_details", ["x", "tok_x", LONG], "invalid_token", None),
@@ -672,10 +713,15 @@ FORM_FIELDS: list[tuple[str, str, str, str | None]] = [
     ("create card payment", "payment_details[number]", "invalid_parameter", "invalid_parameter"),
     ("create konbini payment", "payment_details[store]", "invalid_parameter", "invalid_parameter"),
     ("update payment", "description", "invalid_parameter", "invalid_parameter"),
+    ("capture", "amount", "invalid_parameter", "invalid_parameter"),
+    ("capture", "tax", "invalid_parameter", "invalid_parameter"),
     ("refund", "amount", "invalid_parameter", "invalid_parameter"),
     ("refund request", "bank_code", "invalid_parameter", "invalid_parameter"),
     ("refund request", "account_type", "invalid_parameter", "invalid_parameter"),
     ("create token", "currency", "invalid_currency", "invalid_currency"),
+    ("create secure token", "amount", "invalid_parameter", "invalid_parameter"),
+    ("create secure token", "return_url", "invalid_parameter", "invalid_parameter"),
+    ("create secure token", "payment_details[number]", "invalid_parameter", "invalid_parameter"),
     ("create customer", "email", "invalid_parameter", "invalid_parameter"),
     ("update customer", "email", "invalid_parameter", "invalid_parameter"),
     ("create subscription", "period", "invalid_parameter", "invalid_parameter"),
@@ -891,6 +937,7 @@ ID_ROUTES = [
     ("POST", "/payments/{}/cancel"),
     ("POST", "/sandbox/payments/{}/complete"),
     ("POST", "/sandbox/payments/{}/fail"),
+    ("GET", "/secure_tokens/{}"),
     ("GET", "/customers/{}"),
     ("PATCH", "/customers/{}"),
     ("DELETE", "/customers/{}"),

@@ -330,6 +330,7 @@ def test_create_answers_the_exact_payment(api, server, type_):
         "created_at": created_at,
         "amount_refunded": 0,
         "locale": "ja",
+        "session": None,
         "refunds": [],
         "refund_requests": [],
     }

@@ -101,6 +101,16 @@ def use_every_path(server: ServerProcess) -> None:
         gone = ok(api.post("/customers", json={"payment_details": CARD}))
         ok(api.delete(f"/customers/{gone['id']}"))
 
+        # Secure tokens (3-D Secure): one kept sealed, one paid with, one refused.
+        def secure(details: Any) -> str:
+            body = {"amount": 1000, "currency": "JPY", "return_url": "https://shop.example/done"}
+            return ok(public.post("/secure_tokens", json={**body, "payment_details": details}))["id"]
+
+        secure(CARD)  # never used: stays sealed
+        ok(pay(secure(CARD)))
+        ok(pay(secure(token(CARD))))
+        assert public.post("/secure_tokens", json={"payment_details": CARD}).status_code == 422
+
         # Refusals and declines carry secrets too.
         assert pay({**CARD, "month": 13}).status_code == 422
         assert pay({**CARD, "number": "4123111111111059"}).status_code == 502
@@ -122,7 +132,7 @@ def raw_postgres(url: str) -> bytes:
         conn = await asyncpg.connect(url)
         try:
             tables = [r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-            assert {"tokens", "customers", "payments", "events"} <= set(tables)
+            assert {"tokens", "secure_tokens", "customers", "payments", "events"} <= set(tables)
             out = bytearray()
             for table in tables:
                 for row in await conn.fetch(f'SELECT * FROM "{table}"'):
@@ -146,7 +156,7 @@ def test_no_secret_is_stored_or_logged_in_clear(own_server: ServerProcess):
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         running = raw_sqlite(path)
-        assert b"tokens" in running and b"customers" in running  # the files were really read
+        assert b"tokens" in running and b"customers" in running and b"secure_tokens" in running  # really read
         assert found_in(running) == []
         own_server.stop()
         assert found_in(raw_sqlite(path)) == []

@@ -172,6 +172,21 @@ def test_a_live_card_payment_exists_on_both_servers_with_the_same_status(pair: P
     assert ours["payment_deadline"] == theirs["payment_deadline"]
 
 
+def test_a_partial_capture_reaches_the_upstream_with_its_amount_and_tax(pair: Pair):
+    ours, theirs = card_payment(pair, capture=False, amount=2000)
+    with pair.live() as live:
+        captured = live.post(f"/payments/{ours['id']}/capture", json={"amount": 1500})
+        assert captured.status_code == 200, captured.text
+        refunded = live.post(f"/payments/{ours['id']}/refund")
+    with pair.upstream_client() as upstream:
+        upstream_now = upstream.get(f"/payments/{theirs['id']}").json()
+    amounts = ("amount", "tax", "total", "amount_refunded")
+    assert tuple(captured.json()[name] for name in amounts[:3]) == (1500, 150, 1650)
+    assert tuple(refunded.json()[name] for name in amounts) == tuple(upstream_now[name] for name in amounts)
+    assert upstream_now["amount_refunded"] == 1650 and upstream_now["status"] == "refunded"
+    assert upstream_events_of(pair, theirs["id"])["payment.captured"] == 1
+
+
 def race(calls: int, work: Any) -> list[httpx.Response]:
     with ThreadPoolExecutor(calls) as pool:
         return list(pool.map(lambda _: work(), range(calls)))

@@ -2,7 +2,7 @@
 (in tests/e2e/test_upstream_processor.py) the upstream KOMOJU processor against a real server.
 
 What every processor must do: answer a charge with its own reference and a status; act on that
-reference for capture, refund and cancel; answer a repeated key as the first time, without
+reference for capture (all of it, or part), refund and cancel; answer a repeated key as the first time, without
 doing the work again; refuse with KOMOJU's error code.
 """
 
@@ -87,13 +87,35 @@ def test_a_charge_answers_a_reference_and_a_status(implementation):
 def test_capture_refund_and_cancel_act_on_the_reference(implementation):
     processor, _ = implementation
     authorized = run(processor.charge(charge_request("k1", capture=False)))
-    captured = run(processor.capture(CaptureRequest("k2", authorized.reference, 1100)))
+    captured = run(processor.capture(CaptureRequest("k2", authorized.reference)))
     assert (captured.reference, captured.status) == (authorized.reference, "captured")
     refund = run(processor.refund(RefundRequest("k3", captured.reference, 300, "broken")))
     assert isinstance(refund, RefundResult) and refund.reference and refund.amount == 300
     other = run(processor.charge(charge_request("k4", capture=False)))
     cancelled = run(processor.cancel(CancelRequest("k5", other.reference)))
     assert (cancelled.reference, cancelled.status) == (other.reference, "cancelled")
+
+
+def test_a_partial_capture_takes_part_and_refunds_act_on_it(implementation):
+    processor, _ = implementation
+    authorized = run(processor.charge(charge_request("k1", capture=False)))
+    partial = CaptureRequest("k2", authorized.reference, 600, 60)
+    assert partial.partial and not CaptureRequest("k0", authorized.reference).partial
+    captured = run(processor.capture(partial))
+    assert (captured.reference, captured.status) == (authorized.reference, "captured")
+    assert run(processor.capture(partial)) == captured  # asked again with its key: the same answer
+    refund = run(processor.refund(RefundRequest("k3", captured.reference, 660)))
+    assert isinstance(refund, RefundResult) and refund.amount == 660
+    if isinstance(processor, FakeProcessor):  # the only one that keeps money to count
+        assert processor.captured[authorized.reference] == (600, 60)
+        assert processor.effects[f"capture {authorized.reference}"] == 1
+
+
+def test_a_capture_gives_both_amount_and_tax_or_neither():
+    with pytest.raises(ValueError):
+        CaptureRequest("k", "ref", 600)
+    with pytest.raises(ValueError):
+        CaptureRequest("k", "ref", None, 60)
 
 
 def test_a_repeated_key_answers_as_the_first_time(implementation):

@@ -145,7 +145,7 @@ def test_follow_up_calls_act_on_the_reference():
         json_response(200, upstream_payment(status="authorized")),
     )
     processor = upstream.processor()
-    assert run(processor.capture(CaptureRequest("k-capture", "up123", 1100))).status == "captured"
+    assert run(processor.capture(CaptureRequest("k-capture", "up123"))).status == "captured"
     assert run(processor.cancel(CancelRequest("k-cancel", "up123"))).status == "cancelled"
     top_up = TopUpRequest(
         "k-top",
@@ -168,6 +168,27 @@ def test_follow_up_calls_act_on_the_reference():
     assert orjson.loads(upstream.requests[2].content) == {
         "payment_details": {"type": "web_money", "prepaid_number": "1111111111111111"}
     }
+
+
+def test_a_full_capture_sends_no_fields_and_a_partial_one_sends_amount_and_tax():
+    upstream = Upstream(json_response(200, upstream_payment(status="captured")))
+    processor = upstream.processor()
+    run(processor.capture(CaptureRequest("k-full", "up123")))
+    run(processor.capture(CaptureRequest("k-part", "up123", 600, 60)))
+    run(processor.capture(CaptureRequest("k-part", "up123", 600, 60)))  # recovery: the same bytes
+    assert [(r.url.path, r.headers["X-KOMOJU-IDEMPOTENCY"]) for r in upstream.requests] == [
+        ("/api/v1/payments/up123/capture", "k-full"),
+        ("/api/v1/payments/up123/capture", "k-part"),
+        ("/api/v1/payments/up123/capture", "k-part"),
+    ]
+    assert [r.content for r in upstream.requests] == [b"{}", b'{"amount":600,"tax":60}', b'{"amount":600,"tax":60}']
+
+
+def test_a_partial_capture_refused_upstream_is_refused_with_its_code_and_param():
+    upstream = Upstream(error(422, "not_capturable", "amount"))
+    with pytest.raises(ApiError) as refused:
+        run(upstream.processor().capture(CaptureRequest("k", "up123", 5000, 500)))
+    assert (refused.value.code, refused.value.param, refused.value.status) == ("not_capturable", "amount", 422)
 
 
 def test_a_refund_answers_the_newest_refund_of_the_upstream_payment():
@@ -268,7 +289,7 @@ def test_an_unusable_answer_or_a_lost_one_is_unanswered_and_maybe_sent(answer):
 def test_a_connection_never_made_is_unanswered_and_not_sent(failure):
     upstream = Upstream(failure)
     with pytest.raises(Unanswered) as caught:
-        run(upstream.processor().capture(CaptureRequest("k", "up123", 1100)))
+        run(upstream.processor().capture(CaptureRequest("k", "up123")))
     assert caught.value.sent is False
 
 

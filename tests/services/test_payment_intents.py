@@ -20,7 +20,7 @@ from komoju_server.methods import clean_details, method_of
 from komoju_server.processors import PaymentResult, Processors, RefundResult
 from komoju_server.processors.fake import FakeProcessor, Trouble
 from komoju_server.services.events import Events
-from komoju_server.services.inputs import InlineDetails, NewPayment, Refund
+from komoju_server.services.inputs import Capture, InlineDetails, NewPayment, Refund
 from komoju_server.services.payments import Payments, Resolved
 from komoju_server.store import Store, intents, open_store
 from komoju_server.store.vault import Vault
@@ -107,6 +107,70 @@ def test_racing_captures_capture_once(database_url):
         assert fake.effects[f"capture {payment.reference}"] == 1 == fake.calls["capture"]
 
     run(database_url, scenario)
+
+
+def test_a_partial_capture_reaches_the_processor_with_amount_and_tax_and_bounds_refunds(database_url):
+    async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
+        service = process()
+        payment = (await service.create(LIVE, card_payment(capture=False), "")).payment
+        captured = await service.capture(LIVE, payment.id, Capture(600))
+        assert (captured.status, captured.amount, captured.tax, captured.total) == ("captured", 600, 60, 660)
+        assert fake.captured[payment.reference] == (600, 60)
+        with pytest.raises(ApiError) as too_much:
+            await service.refund(LIVE, payment.id, Refund(661))
+        assert (too_much.value.code, too_much.value.param) == ("not_refundable", "amount")
+        assert (await service.refund(LIVE, payment.id, Refund(None))).status == "refunded"
+        assert fake.calls["refund"] == 1 and await all_settled(store)
+
+    run(database_url, scenario)
+
+
+def test_a_full_capture_asks_the_processor_for_everything_without_amounts(database_url):
+    async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
+        service = process()
+        payment = (await service.create(LIVE, card_payment(capture=False), "")).payment
+        captured = await service.capture(LIVE, payment.id, Capture(1000, 100))  # all of it, spelled out
+        assert (captured.amount, captured.tax, captured.total) == (1000, 100, 1100)
+        assert fake.captured == {} and fake.effects[f"capture {payment.reference}"] == 1
+
+    run(database_url, scenario)
+
+
+def test_a_partial_capture_whose_answer_was_lost_is_recorded_by_recovery_with_its_amounts(database_url):
+    async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
+        service = process()
+        payment = (await service.create(LIVE, card_payment(capture=False), "")).payment
+        fake.next("capture", Trouble(lose_answer=True))
+        with pytest.raises(ApiError) as lost:
+            await service.capture(LIVE, payment.id, Capture(300, 0))
+        assert lost.value.code == "bad_gateway"
+        [pending] = await intents.pending_for(store, payment.id)
+        assert (pending.kind, pending.amount) == ("capture", 300)
+        assert (await service.get(LIVE, payment.id)).status == "authorized"
+        with pytest.raises(ApiError) as moving:  # a capture in flight: no second one meanwhile
+            await service.capture(LIVE, payment.id)
+        assert moving.value.code == "not_capturable"
+        assert await service.recover() == 1
+        stored = await service.get(LIVE, payment.id)
+        assert (stored.status, stored.amount, stored.tax, stored.total) == ("captured", 300, 0, 300)
+        assert fake.calls["capture"] == 2 and fake.effects[f"capture {payment.reference}"] == 1
+        assert fake.captured[payment.reference] == (300, 0)
+
+    run(database_url, scenario, lease=0)
+
+
+def test_a_capture_intent_claimed_before_partial_capture_existed_is_recovered_as_a_full_capture(database_url):
+    async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
+        service = process()
+        payment = (await service.create(LIVE, card_payment(capture=False), "")).payment
+        old_shape = {"reference": payment.reference, "amount": 1100}  # the total, no tax
+        await store.run([intents.claim("old-key", LIVE.scope, payment.id, "capture", 1100, old_shape, 0, START)])
+        assert await service.recover() == 1
+        stored = await service.get(LIVE, payment.id)
+        assert (stored.status, stored.amount, stored.tax, stored.total) == ("captured", 1000, 100, 1100)
+        assert fake.captured == {} and fake.effects[f"capture {payment.reference}"] == 1
+
+    run(database_url, scenario, lease=0)
 
 
 def test_a_lost_answer_leaves_the_intent_pending_and_recovery_records_it_without_refunding_again(database_url):

@@ -6,11 +6,15 @@ from typing import Any
 
 import falcon
 import falcon.asgi
+from falcon.routing import CompiledRouter
 
 from komoju_server.api import errors
+from komoju_server.api.access import AccessLog, App
+from komoju_server.api.cors import CorsMiddleware
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import RequestMiddleware
 from komoju_server.config import Settings
+from komoju_server.console import Console, configure_logging, console_for
 from komoju_server.runtime import Runtime
 
 API = "/api/v1"
@@ -31,8 +35,13 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server.api.idempotency import IdempotencyMiddleware
     from komoju_server.api.sandbox import MaintenanceMiddleware
 
+    router = CompiledRouter()  # shared with CORS, which answers preflights before the app routes
     app = falcon.asgi.App(
+        router=router,
         middleware=[
+            # First: a preflight is answered before anything else runs (no key, no database),
+            # and the CORS headers go on last, on whatever answer the others made.
+            CorsMiddleware(router),
             Lifespan(runtime),
             RequestMiddleware(runtime.keyring, lambda: runtime.maintenance),
             # After authentication, in this order: a merchant's sandbox maintenance, then
@@ -40,7 +49,7 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
             MaintenanceMiddleware(runtime.sandbox, API),
             IdempotencyMiddleware(runtime.idempotency, API),
         ],
-        cors_enable=False,
+        cors_enable=False,  # Falcon's own CORS would open every route: api/cors.py opens only the declared ones
     )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_form_urlencoded = False
@@ -55,6 +64,15 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     return app
 
 
-def app_from_env() -> falcon.asgi.App:
-    """Factory for worker processes: settings come from the environment."""
-    return create_app(Runtime.build(Settings.from_env()))
+def served_app(settings: Settings, console: Console) -> App:
+    """The application as `serve` runs it: with the console's request lines around it."""
+    app = create_app(Runtime.build(settings, console))
+    return AccessLog(app, console) if console.prints else app
+
+
+def app_from_env() -> App:
+    """Factory for worker processes: settings come from the environment; each process prints
+    its own console lines."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return served_app(settings, console_for(settings))

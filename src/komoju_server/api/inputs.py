@@ -8,19 +8,29 @@ from __future__ import annotations
 from typing import Any
 
 from komoju_server.domain import clock, money, params, rules, states
+from komoju_server.domain import session as sessions
 from komoju_server.domain.errors import ApiError, invalid, missing
-from komoju_server.methods import clean_details, method_of
+from komoju_server.methods import BY_TYPE, TYPES, clean_details, method_of
 from komoju_server.services.inputs import (
     BankAccount,
+    Capture,
     CustomerDetails,
     InlineDetails,
     NewPayment,
+    NewSecureToken,
     PaymentChange,
     PaymentFilter,
     PaymentSource,
     Refund,
     RefundRequest,
     TokenDetails,
+)
+from komoju_server.services.session_inputs import (
+    Address,
+    LineItem,
+    NewSession,
+    PaymentData,
+    SessionPayment,
 )
 
 # The bank details a refund request must carry, and their rules, in the order they are checked.
@@ -60,6 +70,19 @@ def new_payment(body: dict[str, Any], scenario: str | None = None) -> NewPayment
     )
 
 
+def new_secure_token(body: dict[str, Any]) -> NewSecureToken:
+    amount_value = body.get("amount")
+    if not params.present(amount_value):
+        raise missing("amount")
+    amount = money.amount(amount_value)
+    currency = money.currency(body.get("currency"))
+    raw_return = body.get("return_url")
+    if not params.present(raw_return):
+        raise missing("return_url")
+    return_url = rules.return_url(raw_return, "return_url")
+    return NewSecureToken(amount=amount, currency=currency, return_url=return_url, source=payment_source(body))
+
+
 def payment_source(body: dict[str, Any]) -> PaymentSource:
     """Inline payment_details, a token id in their place, or a stored customer's."""
     details = body.get("payment_details")
@@ -91,6 +114,15 @@ def payment_change(body: dict[str, Any], scenario: str | None = None) -> Payment
         top_up=top_up,
         scenario=scenario,
     )
+
+
+def capture(body: dict[str, Any]) -> Capture:
+    value = body.get("amount")
+    amount = money.amount(value) if params.present(value) else None
+    tax_value = body.get("tax")
+    if not params.present(tax_value):
+        return Capture(amount)
+    return Capture(amount, "auto" if money.is_auto(tax_value) else money.explicit_tax(tax_value))
 
 
 def refund(body: dict[str, Any]) -> Refund:
@@ -151,3 +183,148 @@ def webhook_urls(value: Any) -> tuple[str, ...]:
         return ()
     items = value if isinstance(value, list) else [value]
     return tuple(rules.url(item, "webhooks") for item in items)
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+ADDRESS_FIELDS = ("name", "street_address1", "street_address2", "city", "state", "zipcode", "country")
+MAX_LINE_ITEMS = 100
+
+
+def new_session(body: dict[str, Any]) -> NewSession:
+    """POST /sessions, checked in the order KOMOJU's reference lists the fields."""
+    mode = body.get("mode")
+    if not params.present(mode):
+        mode = "payment"
+    elif mode not in sessions.MODES:
+        raise invalid("mode")
+    pays = mode in sessions.PAYMENT_MODES
+    amount_value = body.get("amount")
+    if params.present(amount_value):
+        amount = money.amount(amount_value)
+    elif pays:
+        raise missing("amount")
+    else:
+        amount = 0  # a customer-mode session charges nothing
+    if pays and amount <= 0:
+        raise invalid("amount")
+    currency = money.currency(body.get("currency"))
+    expires = body.get("expires_in_seconds")
+    customer_id = body.get("customer_id") if mode in sessions.CUSTOMER_MODES else None
+    if params.present(customer_id) and (not isinstance(customer_id, str) or not params.object_id(customer_id)):
+        raise invalid("customer_id")
+    return NewSession(
+        mode=str(mode),
+        amount=amount,
+        currency=currency,
+        default_locale=params.locale(body.get("default_locale"), "default_locale"),
+        return_url=params.url(body.get("return_url"), "return_url"),
+        email=_email(body.get("email"), "email"),
+        expires_in_seconds=(
+            rules.integer(1, sessions.DEFAULT_LIFETIME)(expires, "expires_in_seconds")
+            if params.present(expires)
+            else None
+        ),
+        external_customer_id=params.text(body.get("external_customer_id"), "external_customer_id"),
+        payment_types=payment_types(body.get("payment_types")),
+        line_items=line_items(body.get("line_items")),
+        metadata=params.metadata(body.get("metadata")),
+        payment_data=payment_data(body.get("payment_data")) if pays else PaymentData(),
+        customer_id=str(customer_id) if params.present(customer_id) else None,
+    )
+
+
+def payment_types(value: Any) -> tuple[str, ...] | None:
+    """A list of payment type names of the catalogue (whether the session can take them is the
+    service's to say, once it knows the currency and amount)."""
+    if not params.present(value):
+        return None
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        return None
+    found: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or item not in BY_TYPE:
+            raise ApiError("invalid_payment_type", "payment_types", provided=item, allowed=", ".join(TYPES))
+        if item not in found:
+            found.append(item)
+    return tuple(found)
+
+
+def line_items(value: Any) -> tuple[LineItem, ...] | None:
+    if not params.present(value):
+        return None
+    if isinstance(value, dict):  # `line_items[0][amount]=...`: a hash keyed by position
+        value = list(value.values())
+    if not isinstance(value, list) or len(value) > MAX_LINE_ITEMS:
+        raise invalid("line_items")
+    items = []
+    for index, item in enumerate(value):
+        name = f"line_items[{index}]"
+        if not isinstance(item, dict):
+            raise invalid(name)
+        amount = item.get("amount")
+        quantity = item.get("quantity")
+        items.append(
+            LineItem(
+                amount=money.amount(amount, f"{name}[amount]") if params.present(amount) else None,
+                description=params.text(item.get("description"), f"{name}[description]", 2000),
+                quantity=rules.integer(1, 1_000_000)(quantity, f"{name}[quantity]") if params.present(quantity) else 1,
+                image=params.url(item.get("image"), f"{name}[image]"),
+                external_product_num=params.text(item.get("external_product_num"), f"{name}[external_product_num]"),
+            )
+        )
+    return tuple(items)
+
+
+def payment_data(value: Any) -> PaymentData:
+    if not params.present(value):
+        return PaymentData()
+    if not isinstance(value, dict):
+        raise invalid("payment_data")
+    capture = value.get("capture")
+    return PaymentData(
+        capture=capture_mode(capture, "payment_data[capture]") or "auto",
+        external_order_num=params.text(value.get("external_order_num"), "payment_data[external_order_num]"),
+        name=params.text(value.get("name"), "payment_data[name]"),
+        name_kana=params.text(value.get("name_kana"), "payment_data[name_kana]"),
+        billing_address=address(value.get("billing_address"), "payment_data[billing_address]"),
+        shipping_address=address(value.get("shipping_address"), "payment_data[shipping_address]"),
+    )
+
+
+def capture_mode(value: Any, param: str) -> str | None:
+    """`auto` or `manual` (KOMOJU's words); true and false are taken for them too."""
+    if not params.present(value):
+        return None
+    if value in sessions.CAPTURES:
+        return str(value)
+    return "auto" if params.boolean(value, param, True) else "manual"
+
+
+def address(value: Any, param: str) -> Address | None:
+    if not params.present(value):
+        return None
+    if not isinstance(value, dict):
+        raise invalid(param)
+    return Address(**{name: params.text(value.get(name), f"{param}[{name}]") for name in ADDRESS_FIELDS})
+
+
+def session_payment(body: dict[str, Any], scenario: str | None = None) -> SessionPayment:
+    """POST /sessions/:id/pay: `payment_details` as a hash or a token id."""
+    details = body.get("payment_details")
+    if not params.present(details):
+        raise missing("payment_details")
+    if not isinstance(details, str | dict):
+        raise invalid("payment_details")
+    return SessionPayment(
+        details=details,
+        customer_email=_email(body.get("customer_email"), "customer_email"),
+        fraud_details=params.fraud_details(body.get("fraud_details")),
+        capture=capture_mode(body.get("capture"), "capture"),
+        scenario=scenario,
+    )
+
+
+def _email(value: Any, param: str) -> str | None:
+    return rules.email(value, param) if params.present(value) else None

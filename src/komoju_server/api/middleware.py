@@ -74,5 +74,10 @@ class RequestMiddleware:
             raise ApiError("not_found")
 
 
+def publishable_methods(resource: object) -> tuple[str, ...]:
+    """The methods a resource opens to the publishable key (and so, through CORS, to browsers)."""
+    return tuple(getattr(resource, "publishable_methods", ()))
+
+
 def _allows_publishable(resource: object, method: str) -> bool:
-    return method in getattr(resource, "publishable_methods", ())
+    return method in publishable_methods(resource)

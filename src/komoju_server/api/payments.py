@@ -59,7 +59,7 @@ class PaymentAction:
         service = self._rt.payments
         caller = req.context.caller
         if self._action == "capture":
-            payment = await service.capture(caller, payment_id)
+            payment = await service.capture(caller, payment_id, inputs.capture(body))
         elif self._action == "cancel":
             payment = await service.cancel(caller, payment_id)
         elif self._action == "refund":

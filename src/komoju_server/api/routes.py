@@ -8,10 +8,11 @@ from komoju_server.runtime import Runtime
 
 
 def add_all(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
-    from komoju_server.api import customers, payments, tokens
+    from komoju_server.api import customers, payments, secure_tokens, tokens
 
     payments.add_routes(app, runtime, prefix)
     tokens.add_routes(app, runtime, prefix)
+    secure_tokens.add_routes(app, runtime, prefix)
     customers.add_routes(app, runtime, prefix)
 
     from komoju_server.api import events, webhooks
@@ -23,6 +24,10 @@ def add_all(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
 
     subscriptions.add_routes(app, runtime, prefix)
     sandbox.add_routes(app, runtime, prefix)
+
+    from komoju_server.api import sessions
+
+    sessions.add_routes(app, runtime, prefix)
 
     from komoju_server.api import processor_webhooks
 

@@ -60,12 +60,29 @@ def amount(value: Any, param: str = "amount", most: int = MAX_AMOUNT) -> int:
 
 
 def tax(value: Any, of_amount: int, param: str = "tax") -> int:
-    if value is None or value == "" or (isinstance(value, str) and value.strip().lower() == "auto"):
+    if is_auto(value):
         return auto_tax(of_amount)
+    return explicit_tax(value, param)
+
+
+def is_auto(value: Any) -> bool:
+    """A tax left to the server: omitted, empty or `auto`."""
+    return value is None or value == "" or (isinstance(value, str) and value.strip().lower() == "auto")
+
+
+def explicit_tax(value: Any, param: str = "tax") -> int:
+    """A tax given as a number, rounded half up to the lowest denomination."""
     number = _decimal(value, param)
     if number > MAX_AMOUNT:
         raise invalid(param)
     return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def share(part: int, of: int, tax_of_whole: int) -> int:
+    """`part`'s share of the tax on `of`, rounded half up: the tax of a partial capture."""
+    if of == 0:
+        return tax_of_whole
+    return (2 * tax_of_whole * part + of) // (2 * of)
 
 
 def auto_tax(of_amount: int) -> int:

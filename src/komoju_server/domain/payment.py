@@ -39,6 +39,7 @@ class Payment:
     capture: bool = True
     webhooks: list[str] = field(default_factory=list)
     subscription: str | None = None
+    session: str | None = None  # the session it was paid through (POST /sessions/:id/pay)
     # Not answered: the processor's own id of the payment, and of each refund it made (by ours).
     reference: str | None = None
     refund_references: dict[str, str] = field(default_factory=dict)
@@ -73,6 +74,7 @@ class Payment:
             "created_at": iso(self.created_at),
             "amount_refunded": self.amount_refunded,
             "locale": self.locale,
+            "session": self.session,
             "refunds": self.refunds,
             "refund_requests": self.refund_requests,
         }

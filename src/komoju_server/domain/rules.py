@@ -72,6 +72,23 @@ def url(value: Any, param: str) -> str:
     return clean
 
 
+# An app's own scheme (komoju-sdk-abc://done): mobile apps take their customers back this way.
+_APP_URL = re.compile(r"^([a-z][a-z0-9+.\-]*)://[^\s]+$", re.IGNORECASE)
+# Schemes that run or reveal something where they are opened: never a place to send a customer.
+_UNSAFE_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "blob", "about", "filesystem"})
+
+
+def return_url(value: Any, param: str) -> str:
+    """Where a customer is sent back to: an http(s) URL or an app's own scheme."""
+    clean = _text(value, param)
+    found = _APP_URL.match(clean)
+    if len(clean) > 2000 or found is None or found.group(1).lower() in _UNSAFE_SCHEMES:
+        raise invalid(param)
+    if found.group(1).lower() in ("http", "https") and not is_url(clean):
+        raise invalid(param)
+    return clean
+
+
 def is_url(text: str) -> bool:
     """An absolute http or https URL."""
     return bool(_URL.match(text))

@@ -47,7 +47,7 @@ class PageRequests:
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
-    from komoju_server.pages import assets
+    from komoju_server.pages import assets, three_d_secure
 
     pages = Pages.build(runtime.vault.derive)
     app.add_middleware(PageRequests(pages))
@@ -57,4 +57,10 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
 
     app.add_error_handler(PageError, page_error)
     assets.add_routes(app)
+    from komoju_server.pages import instructions, offsite, session
+
+    session.add_routes(app, runtime, pages)
+    three_d_secure.add_routes(app, runtime, pages)
+    instructions.add_routes(app, runtime, pages)
+    offsite.add_routes(app, runtime, pages)
     return pages

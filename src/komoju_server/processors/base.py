@@ -72,9 +72,21 @@ class TopUpRequest:
 
 @dataclass(frozen=True)
 class CaptureRequest:
+    """Take an authorized payment: all of it, or (a partial capture) `amount` before tax plus
+    `tax`, no more than was authorized, the rest released. Both or neither are given."""
+
     key: str
     reference: str
-    amount: int
+    amount: int | None = None  # before tax; None: everything authorized
+    tax: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.amount is None) != (self.tax is None):
+            raise ValueError("a partial capture gives both amount and tax")
+
+    @property
+    def partial(self) -> bool:
+        return self.amount is not None
 
 
 @dataclass(frozen=True)

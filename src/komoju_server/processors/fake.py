@@ -41,6 +41,7 @@ class FakeProcessor:
     delay: float = 0.0  # seconds each call takes, to widen races
     payments: dict[str, PaymentResult] = field(default_factory=dict)  # by reference
     effects: Counter[str] = field(default_factory=Counter)  # "refund <reference>", ... per effect done
+    captured: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # partial: (amount, tax)
     calls: Counter[str] = field(default_factory=Counter)  # per kind, every call including replays
     _answers: dict[str, Result] = field(default_factory=dict)  # by idempotency key
     _troubles: dict[str, list[Trouble]] = field(default_factory=dict)
@@ -84,6 +85,8 @@ class FakeProcessor:
     async def capture(self, request: CaptureRequest) -> PaymentResult:
         def work() -> PaymentResult:
             self.effects[f"capture {request.reference}"] += 1
+            if request.partial:
+                self.captured[request.reference] = (request.amount, request.tax)
             return self._move(request.reference, "captured")
 
         return await self._call("capture", request.key, work)

@@ -175,7 +175,12 @@ class KomojuProcessor:
         return _usable(await self._call("PATCH", f"/payments/{request.reference}", request.key, body))
 
     async def capture(self, request: CaptureRequest) -> PaymentResult:
-        return _usable(await self._call("POST", f"/payments/{request.reference}/capture", request.key, {}))
+        # A full capture sends no body fields, as it always has (a key replayed across an upgrade
+        # sends the same bytes); a partial one sends KOMOJU's amount (before tax) and tax.
+        body: dict[str, Any] = {}
+        if request.partial:
+            body = {"amount": request.amount, "tax": request.tax}
+        return _usable(await self._call("POST", f"/payments/{request.reference}/capture", request.key, body))
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         body: dict[str, Any] = {"amount": request.amount}

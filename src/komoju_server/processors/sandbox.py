@@ -13,6 +13,7 @@ from typing import Any
 
 from komoju_server.domain import cards
 from komoju_server.domain.errors import ApiError
+from komoju_server.domain.secure_token import Authentication
 from komoju_server.methods import Family
 from komoju_server.processors import test_inputs
 from komoju_server.processors.base import (
@@ -61,6 +62,23 @@ class SandboxProcessor:
         if value not in test_inputs.SCENARIOS:
             raise ApiError("invalid_parameter", test_inputs.SCENARIO_HEADER)
         return value
+
+    # -- 3-D Secure (secure tokens) ------------------------------------------------------------
+
+    @staticmethod
+    def authentication(number: str) -> Authentication | None:
+        """How the issuer of a test card authenticates its holder: the 3-D Secure test cards
+        as the catalogue says; any other card is not enrolled (None: 3-D Secure is skipped)."""
+        found = test_inputs.THREE_D_SECURE.get(number)
+        if found is None:
+            return None
+        flow, passes = found
+        return Authentication(challenge=flow == "challenge", passes=passes)
+
+    @staticmethod
+    def challenge_passes(authentication: Authentication, password: str) -> bool:
+        """A challenge passes with the passing password, on a card that passes."""
+        return authentication.passes and password == test_inputs.THREE_D_SECURE_PASSWORD
 
     async def charge(self, request: ChargeRequest) -> PaymentResult:
         if request.scenario:

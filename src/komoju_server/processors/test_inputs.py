@@ -13,8 +13,8 @@ CARDS: dict[str, tuple[str, str | None]] = {
     "4111111111111111": ("visa", None),
     "5555555555554444": ("master", None),
     "30569309025904": ("diners_club", None),
-    # 3-D Secure test cards of the current catalogue: v1 payments take no 3-D Secure step,
-    # so they simply succeed with their brand.
+    # The 3-D Secure test cards (THREE_D_SECURE below) pay like any good card of their brand
+    # when paid inline: a payment made without a secure token takes no 3-D Secure step.
     "4100000000000100": ("visa", None),
     "5100000000000107": ("master", None),
     "3528000000000106": ("jcb", None),
@@ -26,6 +26,29 @@ CARDS: dict[str, tuple[str, str | None]] = {
     "4123111111111067": ("visa", "other_invalid"),  # the API document's "Invalid card"
     "4123111111111075": ("visa", "other_invalid"),  # the current catalogue's "Invalid card"
 }
+
+# 3-D Secure (secure tokens), from KOMOJU's "3Dセキュアを使用したテスト決済" catalogue:
+# card number -> (how the issuer authenticates, whether it passes). "frictionless": visiting the
+# authentication_url decides at once and goes back to the return_url; "challenge": the customer
+# types a password first. Any other card is not enrolled: its secure token is SKIPPED.
+THREE_D_SECURE: dict[str, tuple[str, bool]] = {
+    "4100000000000100": ("frictionless", True),
+    "5100000000000107": ("frictionless", True),
+    "3528000000000106": ("frictionless", True),
+    "4100000000005000": ("challenge", True),
+    "5100000000005007": ("challenge", True),
+    "3528000000005006": ("challenge", True),
+    "4100000000500000": ("frictionless", False),
+    "5100000000500007": ("frictionless", False),
+    "3528000000500006": ("frictionless", False),
+    "4100000000300005": ("challenge", False),
+    "5100000000300002": ("challenge", False),
+    "3528000000300001": ("challenge", False),
+}
+# The challenge page's passwords: this one authenticates a passing card; the catalogue's
+# failing password (or any other) fails it, and a failing card fails whatever is typed.
+THREE_D_SECURE_PASSWORD = "123456"
+THREE_D_SECURE_FAILING_PASSWORD = "111111"
 
 PREPAID_BALANCE = 2000
 PREPAID_GOOD = "1111111111111111"
@@ -65,4 +88,3 @@ SCENARIOS = frozenset(
         "bad_gateway",
     }
 )
-

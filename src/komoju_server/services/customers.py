@@ -75,9 +75,7 @@ class Customers:
             raise ApiError("not_found")
         return found[0]
 
-    async def page(
-        self, caller: Caller, created: TimeRange, number: int, per_page: int
-    ) -> tuple[int, list[Customer]]:
+    async def page(self, caller: Caller, created: TimeRange, number: int, per_page: int) -> tuple[int, list[Customer]]:
         return await table.page(self._store, caller.scope, created, number, per_page)
 
     async def details_for_charge(self, caller: Caller, customer_id: Any, now: int) -> Resolved:
@@ -102,6 +100,32 @@ class Customers:
             raise missing(PARAM)
         now = await self._clock.now(caller)
         resolved = await self._tokens.details(caller, raw, PARAM, now)
+        customer, writes = self.new(
+            caller,
+            resolved,
+            now,
+            email=_email(body.get("email")),
+            metadata=params.metadata(body.get("metadata")),
+            currency=currency_for(body.get("currency"), resolved.method),
+            scenario=scenario,
+        )
+        unit = [*writes, *resolved.writes, *answers.writes_for(200, customer.to_api())]
+        await self._run(unit, resolved.writes)
+        return customer
+
+    def new(
+        self,
+        caller: Caller,
+        resolved: Resolved,
+        now: int,
+        email: str | None = None,
+        metadata: dict[str, str] | None = None,
+        currency: str | None = None,
+        scenario: str | None = None,
+    ) -> tuple[Customer, list[Write]]:
+        """A customer of these details, and the writes that store it with its event, for the
+        caller's unit of work (a session saves one with the payment it makes). Using a token
+        the details came from is the caller's to write (`resolved.writes`)."""
         customer = Customer(
             id=ids.new_id(),
             merchant_id=caller.merchant_id,
@@ -109,20 +133,31 @@ class Customers:
             created_at=now,
             method_type=resolved.method.type,
             details=safe_details(resolved.method, resolved.details),
-            email=_email(body.get("email")),
-            metadata=params.metadata(body.get("metadata")),
-            currency=currency_for(body.get("currency"), resolved.method),
+            email=email,
+            metadata=dict(metadata or {}),
+            currency=currency,
             scenario=scenario,
         )
         sealed = self._seal(customer.id, resolved.details)
-        unit = [
-            table.insert(customer, sealed),
-            *resolved.writes,
-            *self._events.record(caller, "customer.created", customer.to_api(), now),
-            *answers.writes_for(200, customer.to_api()),
-        ]
-        await self._run(unit, resolved.writes)
-        return customer
+        event = self._events.record(caller, "customer.created", customer.to_api(), now)
+        return customer, [table.insert(customer, sealed), *event]
+
+    async def saved_on(
+        self, caller: Caller, customer_id: str, resolved: Resolved, now: int, email: str | None = None
+    ) -> tuple[Customer, list[Write]]:
+        """An existing customer given new details (and email, when given), and the writes that
+        store it, conditional on the version read (a session saving details on a customer)."""
+        customer = await self.get(caller, customer_id)
+        seen = customer.version
+        customer.method_type = resolved.method.type
+        customer.details = safe_details(resolved.method, resolved.details)
+        if email is not None:
+            customer.email = email
+        if customer.currency is not None and customer.currency not in resolved.method.limits:
+            customer.currency = None
+        sealed = self._seal(customer.id, resolved.details)
+        event = self._events.record(caller, "customer.updated", customer.to_api(), now)
+        return customer, [table.update(customer, sealed, seen), *event]
 
     async def update(self, caller: Caller, customer_id: str, body: dict[str, Any]) -> Customer:
         async def write(customer: Customer, now: int) -> None:

@@ -1,13 +1,13 @@
 """Typed inputs of the payment use cases.
 
 The API parses wire bodies into these once, at the edge (`api/inputs.py`); internal callers
-(subscriptions, and sessions later) build them directly. A service never reads a raw body.
+(subscriptions, sessions) build them directly. A service never reads a raw body.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import PaymentFilter as PaymentFilter  # lists are filtered by it
@@ -51,6 +51,21 @@ class NewPayment:
     capture: bool = True
     webhooks: tuple[str, ...] = ()
     scenario: str | None = None  # test mode: a failure the sandbox must answer with
+    session: str | None = None  # the session the payment is made through
+    # The customer an inline payment is made for (a session that also saves the details as a
+    # customer, in the same unit of work); a stored customer's payment names its own.
+    customer: str | None = None
+
+
+@dataclass(frozen=True)
+class NewSecureToken:
+    """POST /secure_tokens: card details (inline, a token's or a customer's) to authenticate with
+    3-D Secure for one payment of `amount` in `currency`; the customer comes back to `return_url`."""
+
+    amount: int
+    currency: str
+    return_url: str
+    source: PaymentSource
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,15 @@ class PaymentChange:
     # own method (so they are checked by the service, which knows it).
     top_up: str | dict[str, Any] | None = None
     scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """POST /payments/:id/capture: how much of an authorization to take; the rest is released."""
+
+    amount: int | None = None  # before tax; None: the amount authorized
+    # None: the authorized tax, or its share of a smaller amount; "auto": 10% of the amount.
+    tax: int | Literal["auto"] | None = None
 
 
 @dataclass(frozen=True)

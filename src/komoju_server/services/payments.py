@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 
-from komoju_server.domain import clock, ids, states
+from komoju_server.domain import clock, ids, money, params, states
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment, PaymentFilter
@@ -57,6 +57,7 @@ from komoju_server.store.vault import LazyVault, Vault
 log = logging.getLogger("komoju_server")
 
 UPDATE_PAYMENT = "update payment"  # the conditional write that loses a race
+OTHER_PAYMENT = "The secure token was verified for another amount or currency"
 LIVE_REFUSAL = "Live payments are not enabled on this server: no live processor is configured."
 EVENT_FOR_STATUS = {"authorized": "payment.authorized", "captured": "payment.captured"}
 DEADLINE_TIMER = "payment.deadline"  # the scheduler's timer that expires an unpaid payment
@@ -69,6 +70,8 @@ INTENT_LEASE = 60  # seconds a claimed intent is its caller's, before recovery m
 SEALED_TABLE = "processor_intents"  # what a sealed intent's secrets are bound to, with its key
 # What a processor reports, as the state table's action that leads there.
 ACTION_FOR_STATUS = {"captured": "capture", "cancelled": "cancel", "expired": "expire", "failed": "fail"}
+
+FULL_CAPTURE = inputs.Capture()  # everything that was authorized
 
 T = TypeVar("T")
 
@@ -83,6 +86,8 @@ class Resolved:
     writes: list[Write]
     customer: str | None = None
     scenario: str | None = None
+    # Details good for one payment of this amount and currency only (a verified secure token's).
+    bound_to: tuple[int, str] | None = None
 
 
 class DetailsSource(Protocol):
@@ -94,13 +99,15 @@ class DetailsSource(Protocol):
 
 
 @dataclass(frozen=True)
-class Recurring:
-    """A charge a subscription makes on its own: dated `at` on the merchant's clock, tagged
-    with the subscription, and committed in one unit with the subscription's own writes."""
+class Along:
+    """A payment made for another object: a subscription's charge (dated `at` on the merchant's
+    clock, tagged with the subscription) or a session's payment. `writes` (given the payment)
+    commit in the payment's own unit of work, and answer the request: the payment's own answer
+    is not stored as the idempotent request's answer."""
 
-    subscription: str
-    at: int
     writes: Callable[[Payment], list[Write]]
+    subscription: str | None = None
+    at: int | None = None
 
 
 @dataclass
@@ -165,6 +172,15 @@ class Payments:
             raise ApiError("not_found")
         return payment
 
+    async def find(self, payment_id: str, mode: Mode | None = None) -> Payment:
+        """A payment by its id alone, for the customer's pages (instructions, offsite), which have
+        no API key: the 25-character id is the key. `mode="test"` for anything a test-mode
+        control does to it, so that a live payment is never found there."""
+        payment = await table.find(self._store, payment_id, mode) if params.object_id(payment_id) else None
+        if payment is None:
+            raise ApiError("not_found")
+        return payment
+
     async def page(
         self, caller: Caller, filter_: PaymentFilter, number: int, per_page: int
     ) -> tuple[int, list[Payment]]:
@@ -173,10 +189,13 @@ class Payments:
     # -- creating ---------------------------------------------------------------------------
 
     async def create(
-        self, caller: Caller, new: inputs.NewPayment, base_url: str, recurring: Recurring | None = None
+        self, caller: Caller, new: inputs.NewPayment, base_url: str, along: Along | None = None
     ) -> Created:
-        now = recurring.at if recurring is not None else await self._clock.now(caller)
+        at = along.at if along is not None else None
+        now = at if at is not None else await self._clock.now(caller)
         resolved = await self._resolve(caller, new.source, now)
+        if resolved.bound_to is not None and resolved.bound_to != (new.amount, new.currency):
+            raise ApiError("invalid_token", "payment_details", message=OTHER_PAYMENT)
         method = resolved.method
         if new.currency not in method.limits:
             raise ApiError("invalid_currency", "currency")
@@ -194,17 +213,20 @@ class Payments:
             currency=new.currency,
             created_at=now,
             details={},
-            customer=resolved.customer,
+            customer=resolved.customer or new.customer,
             description=new.description,
             external_order_num=new.external_order_num,
             metadata=dict(new.metadata),
             locale=new.locale,
-            return_url=new.return_url,
+            # Where the customer goes back to after paying away from the API: the request's
+            # return_url, or the one a redirect method takes in its payment_details.
+            return_url=new.return_url or _given_return_url(resolved.details),
             cancel_url=new.cancel_url,
             fraud_details=new.fraud_details,
             capture=new.capture,
             webhooks=list(new.webhooks),
-            subscription=recurring.subscription if recurring is not None else None,
+            subscription=along.subscription if along is not None else None,
+            session=new.session,
         )
         processor = self._processor(caller)
         request = ChargeRequest(
@@ -220,15 +242,15 @@ class Payments:
             base_url=base_url,
             locale=payment.locale,
             external_order_num=payment.external_order_num,
-            return_url=payment.return_url,
+            return_url=new.return_url,  # a processor reads payment_details[return_url] in the details
             scenario=new.scenario or resolved.scenario,
         )
         if processor.remote:
-            return await self._charge_remotely(caller, processor, payment, request, resolved, recurring)
+            return await self._charge_remotely(caller, processor, payment, request, resolved, along)
         result = await processor.charge(request)
-        unit, answer = self._new_payment(caller, payment, method, resolved.details, result, recurring)
+        unit, answer = self._new_payment(caller, payment, method, resolved.details, result, along)
         try:
-            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, recurring)])
+            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, along)])
         except Conflict as conflict:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
@@ -242,7 +264,7 @@ class Payments:
         payment: Payment,
         request: ChargeRequest,
         resolved: Resolved,
-        recurring: Recurring | None,
+        along: Along | None,
     ) -> Created:
         """Claim, call, record. The token is used at the claim, so two requests can never both
         charge it; the details are sealed in the intent so recovery can ask again."""
@@ -263,7 +285,7 @@ class Payments:
                 raise ApiError("invalid_token", "payment_details") from conflict
             raise
         result = await self._call(request.key, processor.charge(request))
-        return await self._record_charge(caller, processor, payment, request, result, recurring)
+        return await self._record_charge(caller, processor, payment, request, result, along)
 
     async def _record_charge(
         self,
@@ -272,13 +294,13 @@ class Payments:
         payment: Payment,
         request: ChargeRequest,
         result: PaymentResult,
-        recurring: Recurring | None,
+        along: Along | None,
     ) -> Created:
-        unit, answer = self._new_payment(caller, payment, request.method, request.details, result, recurring)
+        unit, answer = self._new_payment(caller, payment, request.method, request.details, result, along)
         unit += [
             intents.settle(request.key, intents.SUCCEEDED, _result_json(result)),
             intents.remember_reference(processor.name, result.reference, caller.scope, payment.id),
-            *self._answer(payment, answer, recurring),
+            *self._answer(payment, answer, along),
         ]
         try:
             await self._store.run(unit)
@@ -295,7 +317,7 @@ class Payments:
         method: Method,
         details: Any,
         result: PaymentResult,
-        recurring: Recurring | None,
+        along: Along | None,
     ) -> tuple[list[Write], dict[str, Any]]:
         """The unit that stores a payment the processor made, with its deadline timer and event."""
         now = payment.created_at
@@ -312,15 +334,15 @@ class Payments:
         answer = payment.to_api()  # the event's data and the response are the same object
         if payment.status in EVENT_FOR_STATUS:
             unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], answer, now, payment.webhooks)
-        if recurring is not None:
-            unit += recurring.writes(payment)
+        if along is not None:
+            unit += along.writes(payment)
         return unit, answer
 
     @staticmethod
-    def _answer(payment: Payment, answer: dict[str, Any], recurring: Recurring | None) -> list[Write]:
-        """The idempotent request's answer, in the payment's unit; a subscription's charge is
-        answered by the subscription, which adds its own through `recurring.writes`."""
-        if recurring is not None:
+    def _answer(payment: Payment, answer: dict[str, Any], along: Along | None) -> list[Write]:
+        """The idempotent request's answer, in the payment's unit; a payment made for another
+        object (a subscription, a session) is answered by it, through `along.writes`."""
+        if along is not None:
             return []
         return answers.writes_for(Created(payment).status_code, answer)
 
@@ -438,6 +460,8 @@ class Payments:
         if kind == "refund":
             return self._apply_refund(caller, payment, request, result, now)
         assert isinstance(result, PaymentResult)
+        if kind == "capture" and request.get("tax") is not None and result.status == "captured":
+            payment.amount, payment.tax = request["amount"], request["tax"]  # the rest was released
         if kind == "top_up":
             change = request.get("change") or {}
             if "description" in change:
@@ -594,15 +618,25 @@ class Payments:
 
         return await self._act(caller, payment_id, plan)
 
-    async def capture(self, caller: Caller, payment_id: str) -> Payment:
+    async def capture(self, caller: Caller, payment_id: str, wanted: inputs.Capture = FULL_CAPTURE) -> Payment:
+        """Takes an authorized card payment: all of it, or part (the rest is released). After a
+        partial capture the payment's amount, tax and total are what was captured."""
+
         async def plan(payment: Payment, pending: list[Intent], now: int) -> Plan:
-            card = method_of({"type": payment.method_type}).family is Family.CARD
+            method = method_of({"type": payment.method_type})
             # Past its deadline an authorization has lapsed, even before the scheduler marks it.
-            if not card or payment.status != "authorized" or _past_deadline(payment, now) or _moving(pending):
+            if (
+                method.family is not Family.CARD
+                or payment.status != "authorized"
+                or _past_deadline(payment, now)
+                or _moving(pending)
+            ):
                 raise ApiError("not_capturable")
-            return Plan(
-                "capture", payment.total, {"reference": payment.reference or payment.id, "amount": payment.total}
-            )
+            amount, tax = _captured(payment, wanted, method.limits[payment.currency][0])
+            request: dict[str, Any] = {"reference": payment.reference or payment.id, "amount": None, "tax": None}
+            if (amount, tax) != (payment.amount, payment.tax):
+                request.update(amount=amount, tax=tax)
+            return Plan("capture", amount + tax + payment.payment_method_fee, request)
 
         return await self._act(caller, payment_id, plan)
 
@@ -726,6 +760,12 @@ class Payments:
             return unchanged.payment
 
 
+def _given_return_url(details: Any) -> str | None:
+    """payment_details[return_url] (redirect methods take one; the method's rule checked it)."""
+    value = details.get("return_url")
+    return value if isinstance(value, str) else None
+
+
 def _past_deadline(payment: Payment, now: int) -> bool:
     return payment.payment_deadline is not None and now > payment.payment_deadline
 
@@ -748,6 +788,25 @@ def _move(payment: Payment, status: str) -> bool:
         return True
     payment.status = states.apply(action, payment.status)
     return True
+
+
+def _captured(payment: Payment, wanted: inputs.Capture, least: int) -> tuple[int, int]:
+    """The amount (before tax) and tax a capture takes: what was authorized unless told less.
+    Neither may grow past the authorization, nor the total fall below the method's minimum."""
+    amount = payment.amount if wanted.amount is None else wanted.amount
+    if wanted.tax == "auto":
+        tax = money.auto_tax(amount)
+    elif wanted.tax is None:
+        tax = money.share(amount, payment.amount, payment.tax)
+    else:
+        tax = wanted.tax
+    if amount > payment.amount:
+        raise ApiError("not_capturable", "amount")
+    if amount + tax > payment.amount + payment.tax:
+        raise ApiError("not_capturable", "tax")
+    if amount + tax + payment.payment_method_fee < least:
+        raise ApiError("not_capturable", "amount")
+    return amount, tax
 
 
 def _shown(payment: Payment, details: Any) -> dict[str, Any]:
@@ -787,7 +846,9 @@ def _ask(processor: Processor, kind: str, key: str, request: dict[str, Any], sec
     """The processor call an intent stands for, rebuilt from its JSON (and sealed secrets)."""
     reference = request["reference"]
     if kind == "capture":
-        return processor.capture(CaptureRequest(key, reference, request["amount"]))
+        if request.get("tax") is None:  # everything authorized (intents from before partial capture too)
+            return processor.capture(CaptureRequest(key, reference))
+        return processor.capture(CaptureRequest(key, reference, request["amount"], request["tax"]))
     if kind == "refund":
         return processor.refund(RefundRequest(key, reference, request["amount"], request.get("description")))
     if kind == "cancel":

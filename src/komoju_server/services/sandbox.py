@@ -82,6 +82,11 @@ class Sandbox:
         self._check(caller)
         return await self._payments.fail(caller, payment_id)
 
+    async def cancel(self, caller: Caller, payment_id: str) -> Payment:
+        """The customer cancelled on the provider's (simulated) site: as POST /payments/:id/cancel."""
+        self._check(caller)
+        return await self._payments.cancel(caller, payment_id)
+
     # -- the clock ----------------------------------------------------------------------------
 
     async def now(self, caller: Caller) -> tuple[int, int]:

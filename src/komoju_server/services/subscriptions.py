@@ -25,7 +25,7 @@ from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.inputs import CustomerDetails, NewPayment
 from komoju_server.services.locks import KeyedLocks
-from komoju_server.services.payments import Payments, Recurring
+from komoju_server.services.payments import Along, Payments
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.store import Store, Write
 from komoju_server.store import subscriptions as table
@@ -114,9 +114,8 @@ class Subscriptions:
                 *answers.writes_for(200, subscription.to_api()),
             ]
 
-        await self._payments.create(
-            caller, self._payment_of(subscription, scenario), base_url, Recurring(subscription.id, now, writes)
-        )
+        along = Along(writes, subscription=subscription.id, at=now)
+        await self._payments.create(caller, self._payment_of(subscription, scenario), base_url, along)
         self._scheduler.wake()
         return subscription
 
@@ -168,9 +167,8 @@ class Subscriptions:
             ]
 
         try:
-            await self._payments.create(
-                caller, self._payment_of(subscription), self._base_url, Recurring(subscription.id, at, writes)
-            )
+            along = Along(writes, subscription=subscription.id, at=at)
+            await self._payments.create(caller, self._payment_of(subscription), self._base_url, along)
             return subscription
         except ApiError:  # declined, or the customer is gone: the charge failed
             pass

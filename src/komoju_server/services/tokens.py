@@ -50,9 +50,7 @@ def invalid_token(param: str) -> ApiError:
 
 
 class Tokens:
-    def __init__(
-        self, store: Store, clock: Clock, vault: Vault | LazyVault, upstream: Tokenizer | None = None
-    ) -> None:
+    def __init__(self, store: Store, clock: Clock, vault: Vault | LazyVault, upstream: Tokenizer | None = None) -> None:
         self._store = store
         self._clock = clock
         self._vault = vault

@@ -241,6 +241,61 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX processor_references_by_payment ON processor_references (payment_id)",
         ],
     ),
+    (
+        6,
+        "sessions",
+        [
+            # A session (POST /sessions) as a document, like payments; `status` is pending,
+            # completed or cancelled. Nothing secret is kept: the details a customer pays with
+            # go to the payment (or the customer) made when it is paid.
+            """CREATE TABLE sessions (
+                seq {serial},
+                id TEXT NOT NULL UNIQUE,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                version INTEGER NOT NULL,
+                doc TEXT NOT NULL
+            )""",
+            "CREATE INDEX sessions_by_scope ON sessions (merchant_id, mode, seq)",
+        ],
+    ),
+    (
+        7,
+        "secure tokens (3-D Secure), their card details sealed by the vault",
+        [
+            # `status` is the token's verification_status; `doc` the token without its card
+            # (amount, currency, return_url, brand, last four digits, how it authenticates).
+            # `secret` holds the sealed card details: erased (NULL) when the token pays or
+            # fails, and the row is deleted once the token has expired.
+            """CREATE TABLE secure_tokens (
+                id TEXT PRIMARY KEY,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT,
+                doc TEXT NOT NULL,
+                secret {bytes}
+            )""",
+            "CREATE INDEX secure_tokens_by_expiry ON secure_tokens (expires_at)",
+        ],
+    ),
+    (
+        8,
+        "merchants in the order they were made; test keys kept sealed to be shown again",
+        [
+            # The order merchants were made in (the first one is the start banner's): set to
+            # one more than the largest at insert. Merchants made before count as 0, oldest.
+            "ALTER TABLE merchants ADD COLUMN number BIGINT NOT NULL DEFAULT 0",
+            # A test key itself, sealed by the vault (bound to its key_hash), so that
+            # `merchants list` and the start banner can show it again; NULL for live keys,
+            # which are only ever shown once, and for keys made before this migration.
+            "ALTER TABLE api_keys ADD COLUMN sealed {bytes}",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)

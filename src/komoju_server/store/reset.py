@@ -15,6 +15,8 @@ from komoju_server.store import (
     idempotency,
     intents,
     payments,
+    secure_tokens,
+    sessions,
     subscriptions,
     timers,
     tokens,
@@ -30,11 +32,13 @@ ERASED: dict[str, Eraser] = {
     "webhook_attempts": webhooks.erase_attempts,  # found through their deliveries
     "webhook_deliveries": webhooks.erase_deliveries,  # found through their events
     "payments": payments.erase,  # and the payments' list positions
+    "sessions": sessions.erase,
     "events": events.erase,  # and the events' list positions
     "subscriptions": subscriptions.erase,
     "timers": timers.erase,
     "idempotency_keys": idempotency.erase,
     "tokens": tokens.erase,
+    "secure_tokens": secure_tokens.erase,
     "customers": customers.erase,
     "processor_intents": intents.erase,  # and the processor references
 }

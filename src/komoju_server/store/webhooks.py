@@ -259,11 +259,12 @@ class Claimed:
     body: bytes | None  # the event as stored; None when the event is gone
     sealed_secret: bytes | None  # the endpoint's secret token, sealed by the vault; None for other sources
     endpoint_deleted: bool
+    event_id: str = ""
 
 
 async def claimed(store: Store, token: str) -> list[Claimed]:
     rows = await store.fetch_all(
-        "SELECT d.id, d.event_type, d.url, d.endpoint_id, d.attempts, e.doc, w.secret, w.deleted_at"
+        "SELECT d.id, d.event_type, d.url, d.endpoint_id, d.attempts, e.doc, w.secret, w.deleted_at, d.event_id"
         " FROM webhook_deliveries d LEFT JOIN events e ON e.id = d.event_id"
         " LEFT JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.claim = ? ORDER BY d.next_attempt_at",
         (token,),
@@ -278,6 +279,7 @@ async def claimed(store: Store, token: str) -> list[Claimed]:
             body=None if row[5] is None else str(row[5]).encode("utf-8"),
             sealed_secret=None if row[6] is None else bytes(row[6]),
             endpoint_deleted=row[7] is not None,
+            event_id=str(row[8]),
         )
         for row in rows
     ]

@@ -33,6 +33,11 @@ next claim marks the dead attempt `interrupted`. So a delivery is never lost, ma
 more than once (receivers dedupe on the event id), and every attempt is on record. On
 PostgreSQL, claims take `FOR UPDATE SKIP LOCKED`, so processes never claim one delivery twice.
 
+Telling: every attempt, sent or not, is reported to `report` (the console prints one line per
+attempt) as an `Attempt`: the event, the URL, the answer's status or the error's kind, the
+duration and what comes next. The error's kind is a short word, never the error's text, which
+may quote the URL.
+
 Surviving a database outage (`StoreUnavailable`): the loop logs nothing of its own (the store
 logs the outage once), looks again after 1, 2, 4 seconds, then every `OUTAGE_MAX_PAUSE`, and
 goes on once the database is back. An attempt whose outcome cannot be recorded is sent again
@@ -49,6 +54,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import httpx
 
@@ -106,6 +112,50 @@ def options_from(settings: Settings) -> Options:
     return Options(plan, settings.webhook_timeout, settings.webhook_concurrency, secret=settings.webhook_secret)
 
 
+Outcome = Literal["succeeded", "retrying", "gave_up"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt as it ended, for the console."""
+
+    delivery_id: str
+    event_id: str
+    event_type: str
+    url: str  # as the delivery has it: the console strips user name, password and query
+    number: int  # 1 for the first attempt
+    status: int | None  # the receiver's HTTP status; None when it did not answer (or was not asked)
+    error: str | None  # the kind of failure (ERROR_KINDS, or "http_error"); None on success
+    duration_ms: int
+    outcome: Outcome
+    next_attempt_at: int | None  # epoch ms of the next try; None once delivered or given up
+
+
+# Failures by kind: the first class in this list the error is an instance of names it.
+ERROR_KINDS: tuple[tuple[type[BaseException], str], ...] = (
+    (TimeoutError, "timeout"),
+    (httpx.TimeoutException, "timeout"),
+    (httpx.ConnectError, "connect_error"),
+    (httpx.UnsupportedProtocol, "invalid_url"),
+    (httpx.InvalidURL, "invalid_url"),
+    (httpx.ProtocolError, "protocol_error"),
+    (httpx.NetworkError, "network_error"),
+)
+NOT_SENT_DOWN = "receiver_down"  # the breaker held it: the receiver could not be reached just before
+NOT_SENT_SECRET = "secret_unreadable"
+
+
+def error_kind(exc: BaseException) -> str:
+    for kind_of, kind in ERROR_KINDS:
+        if isinstance(exc, kind_of):
+            return kind
+    return "error"
+
+
+def _no_report(attempt: Attempt) -> None:
+    pass
+
+
 @dataclass
 class _Flight:
     claimed: table.Claimed
@@ -121,8 +171,10 @@ class Worker:
         options: Options,
         now_ms: Callable[[], int] = clock.now_ms,
         rand: Callable[[], float] = random.random,
+        report: Callable[[Attempt], None] = _no_report,
     ) -> None:
         self._store = store
+        self._report = report
         self._vault = vault
         self._options = options
         self._now_ms = now_ms
@@ -219,7 +271,7 @@ class Worker:
                     continue
                 refusal = self._breakers.refusal(origin(item.url))
                 if refusal is not None:
-                    settled += self._outcome(item, token, None, refusal, 0)
+                    settled += self._outcome(item, token, None, refusal, NOT_SENT_DOWN, 0)
                     continue
                 self._launch(item, token)
             if settled:
@@ -262,20 +314,28 @@ class Worker:
         item, token = flight.claimed, flight.token
         target = origin(item.url)
         started = time.monotonic()
-        code, error, reached = await self._post(item)
+        code, error, kind, reached = await self._post(item)
         duration_ms = int((time.monotonic() - started) * 1000)
         if reached:
             self._breakers.answered(target)
         elif reached is False:
             self._breakers.unreachable(target, str(error))
-        await self._store.run(self._outcome(item, token, code, error, duration_ms))
+        await self._store.run(self._outcome(item, token, code, error, kind, duration_ms))
         flight.recorded = True
 
     def _outcome(
-        self, item: table.Claimed, token: str, code: int | None, error: str | None, duration_ms: int
+        self,
+        item: table.Claimed,
+        token: str,
+        code: int | None,
+        error: str | None,
+        kind: str | None,
+        duration_ms: int,
     ) -> list[Write]:
-        """The attempt's record and what becomes of the delivery: done, retried later, or given up."""
+        """The attempt's record and what becomes of the delivery: done, retried later, or given up.
+        The attempt is reported as it is decided."""
         if code is not None and 200 <= code < 300:
+            self._tell(item, code, None, duration_ms, "succeeded", None)
             return [
                 table.record_attempt(item.id, item.attempt, webhook.SUCCEEDED, code, None, duration_ms),
                 table.succeed(item.id, token),
@@ -284,12 +344,32 @@ class Worker:
         delay = self._options.schedule.next_delay(item.attempt, self._rand)
         if delay is None:
             unit.append(table.give_up(item.id, token))
+            self._tell(item, code, kind, duration_ms, "gave_up", None)
         else:
-            unit.append(table.retry_at(item.id, token, self._now_ms() + int(delay * 1000)))
+            next_at = self._now_ms() + int(delay * 1000)
+            unit.append(table.retry_at(item.id, token, next_at))
+            self._tell(item, code, kind, duration_ms, "retrying", next_at)
         return unit
 
-    async def _post(self, item: table.Claimed) -> tuple[int | None, str | None, bool | None]:
-        """(status code, error, whether the receiver answered: None when nothing was sent)."""
+    def _tell(
+        self,
+        item: table.Claimed,
+        code: int | None,
+        kind: str | None,
+        duration_ms: int,
+        outcome: Outcome,
+        next_at: int | None,
+    ) -> None:
+        attempt = Attempt(
+            item.id, item.event_id, item.event_type, item.url, item.attempt, code, kind, duration_ms, outcome, next_at
+        )
+        try:
+            self._report(attempt)
+        except Exception as exc:  # the console must never stop deliveries
+            log.warning("webhook worker: reporting an attempt failed: %s", type(exc).__name__)
+
+    async def _post(self, item: table.Claimed) -> tuple[int | None, str | None, str | None, bool | None]:
+        """(status code, error, its kind, whether the receiver answered: None when nothing was sent)."""
         assert item.body is not None
         headers = {
             "Content-Type": "application/json",
@@ -300,7 +380,12 @@ class Worker:
         try:
             secret = self._secret(item)
         except VaultError:
-            return None, "not sent: the webhook's secret token does not open with this server's vault key", None
+            return (
+                None,
+                "not sent: the webhook's secret token does not open with this server's vault key",
+                NOT_SENT_SECRET,
+                None,
+            )
         if secret is not None:
             headers[signing.HEADER] = signing.sign(secret, item.body)
         client = self._idle_clients.pop() if self._idle_clients else self._new_client()
@@ -314,12 +399,14 @@ class Worker:
                             break
                     code = answer.status_code
         except TimeoutError:
-            return None, f"no answer within {self._options.timeout:g}s", False
+            return None, f"no answer within {self._options.timeout:g}s", "timeout", False
         except Exception as exc:  # refused, reset, a malformed answer, a URL httpx will not take...
-            return None, _describe(exc), False
+            return None, _describe(exc), error_kind(exc), False
         finally:
             self._idle_clients.append(client)
-        return code, None if 200 <= code < 300 else f"answered HTTP {code}", True
+        if 200 <= code < 300:
+            return code, None, None, True
+        return code, f"answered HTTP {code}", "http_error", True
 
     def _new_client(self) -> httpx.AsyncClient:
         if self._tls is None:

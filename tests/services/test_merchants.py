@@ -1,0 +1,179 @@
+"""Merchants and their keys on a real store (SQLite and PostgreSQL): test keys kept sealed and
+listed again, rotation, and the key ring's cache that a rotation elsewhere outlives by at most
+its time to live."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from komoju_server.domain.caller import Caller
+from komoju_server.services import merchants
+from komoju_server.services.merchants import KeyRing
+from komoju_server.store import Store, Write, open_store
+from komoju_server.store.vault import Vault
+from tests.support import with_store
+
+VAULT = Vault(bytes(range(32)))
+OTHER_VAULT = Vault(bytes(32))
+
+
+def run(database_url: str, body: Callable[[Store], Awaitable[None]]) -> None:
+    with_store(database_url, body)
+
+
+def test_test_keys_are_listed_again_in_the_order_merchants_were_made(database_url: str):
+    async def body(store: Store) -> None:
+        made = [
+            await merchants.create_merchant(store, "first", "sk_test_first", "pk_test_first", vault=VAULT),
+            await merchants.create_merchant(store, "second", vault=VAULT),
+            await merchants.create_merchant(store, "third", vault=VAULT),
+        ]
+        listed = await merchants.list_merchants(store, VAULT)
+        assert [(m.merchant_id, m.name) for m in listed] == [
+            (k.merchant_id, n) for k, n in zip(made, ("first", "second", "third"), strict=True)
+        ]
+        for merchant, keys in zip(listed, made, strict=True):
+            assert merchant.test_secret_key == keys.keys[("secret", "test")]
+            assert merchant.test_publishable_key == keys.keys[("publishable", "test")]
+            assert merchant.note is None
+        assert listed[0].test_secret_key == "sk_test_first"
+        assert [m.merchant_id for m in await merchants.list_merchants(store, VAULT, limit=1)] == [made[0].merchant_id]
+        # Live keys are never kept.
+        rows = await store.fetch_all("SELECT mode, sealed FROM api_keys WHERE mode = 'live'")
+        assert len(rows) == 6 and all(row[1] is None for row in rows)
+        # A sealed key opens for its own row only, and under this vault's key only.
+        assert {m.note for m in await merchants.list_merchants(store, OTHER_VAULT)} == {merchants.NOT_OPENED}
+        other = await merchants.list_merchants(store, OTHER_VAULT)
+        assert {(m.test_secret_key, m.test_publishable_key) for m in other} == {(None, None)}
+
+    run(database_url, body)
+
+
+def test_keys_made_before_they_were_kept_say_so(database_url: str):
+    async def body(store: Store) -> None:
+        old = await merchants.create_merchant(store, "old")  # no vault: as before migration 8
+        (listed,) = await merchants.list_merchants(store, VAULT)
+        assert (listed.test_secret_key, listed.test_publishable_key) == (None, None)
+        assert listed.note == merchants.NOT_KEPT.format(id=old.merchant_id)
+        assert "rotate-keys" in listed.note
+
+    run(database_url, body)
+
+
+def test_rotation_replaces_the_chosen_modes_keys_in_one_unit(database_url: str):
+    async def body(store: Store) -> None:
+        made = await merchants.create_merchant(store, vault=VAULT)
+        ring = KeyRing(store)
+        old_test = made.keys[("secret", "test")]
+        old_live = made.keys[("secret", "live")]
+        assert await ring.caller(old_test) == Caller(made.merchant_id, "test", "secret")
+
+        rotated = await merchants.rotate_keys(store, made.merchant_id, ["test"], VAULT, keyring=ring)
+        assert set(rotated.keys) == {("secret", "test"), ("publishable", "test")}
+        assert rotated.keys[("secret", "test")].startswith("sk_test_")
+        assert await ring.caller(old_test) is None  # this process's ring forgot at once
+        assert await ring.caller(made.keys[("publishable", "test")]) is None
+        assert await ring.caller(rotated.keys[("secret", "test")]) == Caller(made.merchant_id, "test", "secret")
+        assert await ring.caller(old_live) == Caller(made.merchant_id, "live", "secret")  # untouched
+        (listed,) = await merchants.list_merchants(store, VAULT)
+        assert listed.test_secret_key == rotated.keys[("secret", "test")]
+
+        everything = await merchants.rotate_keys(store, made.merchant_id, ["test", "live"], VAULT)
+        assert len(everything.keys) == 4
+        assert await KeyRing(store).caller(old_live) is None
+        assert await KeyRing(store).caller(everything.keys[("publishable", "live")]) == Caller(
+            made.merchant_id, "live", "publishable"
+        )
+        rows = await store.fetch_all("SELECT COUNT(*) FROM api_keys WHERE merchant_id = ?", (made.merchant_id,))
+        assert rows[0][0] == 4
+
+        with pytest.raises(merchants.UnknownMerchant):
+            await merchants.rotate_keys(store, "nosuchmerchant", ["test"], VAULT)
+
+    run(database_url, body)
+
+
+def test_a_key_deleted_elsewhere_stops_working_once_the_ring_looks_again(sqlite_url: str):
+    """Another process (the CLI, another server process) rotates: this ring's cached key lives
+    at most `ttl` longer, then the database is asked again."""
+
+    async def body(store: Store) -> None:
+        made = await merchants.create_merchant(store, vault=VAULT)
+        key = made.keys[("secret", "test")]
+        now = [100.0]
+        ring = KeyRing(store, ttl=1.0, monotonic=lambda: now[0])
+        assert await ring.caller(key) is not None
+        await merchants.rotate_keys(store, made.merchant_id, ["test"], VAULT)  # no ring: as from elsewhere
+        now[0] = 100.9
+        assert await ring.caller(key) is not None  # still within its second
+        now[0] = 101.0
+        assert await ring.caller(key) is None
+        now[0] = 101.5
+        assert await ring.caller(key) is None  # unknown keys are not cached either way
+
+    run(sqlite_url, body)
+
+
+def test_a_known_key_is_looked_up_again_only_once_per_ttl(sqlite_url: str):
+    async def body(store: Store) -> None:
+        made = await merchants.create_merchant(store, vault=VAULT)
+        key = made.keys[("secret", "test")]
+        lookups = 0
+        real = store.fetch_one
+
+        async def counting(sql: str, params: tuple = ()) -> object:
+            nonlocal lookups
+            lookups += "api_keys" in sql
+            return await real(sql, params)
+
+        store.fetch_one = counting  # type: ignore[method-assign]
+        now = [0.0]
+        ring = KeyRing(store, ttl=1.0, monotonic=lambda: now[0])
+        for step in range(30):
+            now[0] = step * 0.1
+            assert await ring.caller(key) is not None
+        assert lookups == 3  # at 0.0, 1.0, 2.0
+
+    run(sqlite_url, body)
+
+
+def test_merchants_made_in_the_same_second_keep_their_order(sqlite_url: str):
+    async def body(store: Store) -> None:
+        ids = []
+        for n in range(5):
+            ids.append((await merchants.create_merchant(store, f"m{n}")).merchant_id)
+            await store.run([Write("UPDATE merchants SET created_at = 1 WHERE id = ?", (ids[-1],))])
+        assert [m.merchant_id for m in await merchants.list_merchants(store, VAULT)] == ids
+
+    run(sqlite_url, body)
+
+
+def test_a_database_from_before_keeps_its_merchants_oldest_first(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+
+    async def main() -> None:
+        store = open_store(url)
+        await store.migrate(upto=7)
+        await store.open()
+        try:
+            await store.run(
+                [
+                    Write("INSERT INTO merchants (id, name, created_at) VALUES ('older', 'a', 10)"),
+                    Write("INSERT INTO merchants (id, name, created_at) VALUES ('newer', 'b', 20)"),
+                ]
+            )
+        finally:
+            await store.close()
+        store = open_store(url)
+        await store.migrate()
+        await store.open()
+        try:
+            await merchants.create_merchant(store, "c", vault=VAULT)
+            assert [m.name for m in await merchants.list_merchants(store, VAULT)] == ["a", "b", "c"]
+        finally:
+            await store.close()
+
+    asyncio.run(main())
