@@ -11,6 +11,7 @@ from komoju_server.processors.base import observable, tokenizer
 from komoju_server.processors.live import live_processor
 from komoju_server.services.clock import Clock
 from komoju_server.services.customers import Customers
+from komoju_server.services.dashboard_sessions import DashboardSessions
 from komoju_server.services.deadlines import DEADLINE_TIMER, Deadlines
 from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
@@ -18,6 +19,7 @@ from komoju_server.services.merchants import KeyRing
 from komoju_server.services.outbox import Outbox
 from komoju_server.services.payment_pages import PaymentPages
 from komoju_server.services.payments import Payments
+from komoju_server.services.recent_requests import RecentRequests
 from komoju_server.services.sandbox import Sandbox
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.secure_tokens import SecureTokens
@@ -99,6 +101,10 @@ class Runtime:
         self.payment_pages = PaymentPages(store, self.payments, self.sandbox)
         self.scheduler.chore(self.tokens.forget_expired)
         self.scheduler.chore(self.secure_tokens.forget_expired)
+        # The dashboard: who is signed in, and the merchants' recent API requests.
+        self.dashboard_sessions = DashboardSessions(store, self.keyring)
+        self.scheduler.chore(self.dashboard_sessions.purge)
+        self.recent_requests = RecentRequests(store)
 
     @classmethod
     def build(cls, settings: Settings, console: Console | None = None) -> Runtime:
@@ -119,12 +125,14 @@ class Runtime:
         await self.outbox.start()
         await self.deliveries.start()
         await self.scheduler.start()
+        await self.recent_requests.start()
         if self.upstream is not None:
             await self.upstream.start()
 
     async def stop(self) -> None:
         if self.upstream is not None:
             await self.upstream.stop()
+        await self.recent_requests.stop()
         await self.scheduler.stop()
         await self.deliveries.stop()
         await self.store.close()

@@ -26,15 +26,24 @@ def test_every_message_has_japanese_english_and_korean() -> None:
 
 def test_every_key_a_template_names_exists() -> None:
     known = set(Messages.load().keys)
-    folder = resources.files("komoju_server.pages") / "templates"
     used = {
-        (entry.name, key)
-        for entry in folder.iterdir()
-        if entry.name.endswith(".html")
+        (name, key)
+        for name, entry in _templates(resources.files("komoju_server.pages") / "templates")
         for key in _KEY_IN_TEMPLATE.findall(entry.read_text("utf-8"))
     }
     assert used, "the templates name no message keys"
     assert sorted(pair for pair in used if pair[1] not in known) == []
+
+
+def _templates(folder, prefix: str = "") -> list:
+    """Every template, in sub-folders too, with its name as the loader knows it."""
+    found = []
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            found += _templates(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".html"):
+            found.append((prefix + entry.name, entry))
+    return found
 
 
 def test_a_text_takes_fields() -> None:

@@ -33,6 +33,7 @@ class Lifespan:
 
 def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server.api.idempotency import IdempotencyMiddleware
+    from komoju_server.api.recent_requests import RecentRequestsMiddleware
     from komoju_server.api.sandbox import MaintenanceMiddleware
 
     router = CompiledRouter()  # shared with CORS, which answers preflights before the app routes
@@ -44,6 +45,9 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
             CorsMiddleware(router),
             Lifespan(runtime),
             RequestMiddleware(runtime.keyring, lambda: runtime.maintenance),
+            # Notes the merchant's request once answered: its process_response runs after those
+            # of the middleware below (which may still change the answer).
+            RecentRequestsMiddleware(runtime.recent_requests),
             # After authentication, in this order: a merchant's sandbox maintenance, then
             # X-KOMOJU-IDEMPOTENCY (which claims the key only for a request that will run).
             MaintenanceMiddleware(runtime.sandbox, API),

@@ -1,5 +1,6 @@
 """/webhooks: the endpoints events are sent to, and their deliveries (this server's extension;
-KOMOJU manages webhooks in its dashboard)."""
+KOMOJU manages webhooks in its dashboard). `PATCH /webhooks/:id` changes an endpoint's `url`,
+`secret_token` or `events`; `POST /webhooks/:id/ping` sends it a new `ping` event."""
 
 from __future__ import annotations
 
@@ -31,8 +32,21 @@ class WebhookItem:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, webhook_id: str) -> None:
         send(resp, (await self._rt.webhooks.get(req.context.caller, webhook_id)).to_api())
 
+    async def on_patch(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, webhook_id: str) -> None:
+        body = await requests.body(req)
+        send(resp, (await self._rt.webhooks.update(req.context.caller, webhook_id, body)).to_api())
+
     async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, webhook_id: str) -> None:
         send(resp, (await self._rt.webhooks.delete(req.context.caller, webhook_id)).to_api())
+
+
+class WebhookPing:
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, webhook_id: str) -> None:
+        await requests.body(req)  # nothing to read, but a malformed body is still a 400
+        send(resp, await self._rt.webhooks.ping(req.context.caller, webhook_id))
 
 
 class WebhookDeliveries:
@@ -49,3 +63,4 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
     app.add_route(f"{prefix}/webhooks", WebhookList(runtime))
     app.add_route(f"{prefix}/webhooks/{{webhook_id}}", WebhookItem(runtime))
     app.add_route(f"{prefix}/webhooks/{{webhook_id}}/deliveries", WebhookDeliveries(runtime))
+    app.add_route(f"{prefix}/webhooks/{{webhook_id}}/ping", WebhookPing(runtime))

@@ -82,6 +82,10 @@ class Attempt:
     error: str | None
     started_ms: int
     duration_ms: int | None
+    # Read for the dashboard only (not answered by the API): the X-Komoju-Signature sent, and
+    # the start of the receiver's answer as text.
+    signature: str | None = None
+    response_body: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         return {

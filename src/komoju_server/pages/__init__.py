@@ -47,7 +47,7 @@ class PageRequests:
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
-    from komoju_server.pages import assets, three_d_secure
+    from komoju_server.pages import assets, dashboard, three_d_secure
 
     pages = Pages.build(runtime.vault.derive)
     app.add_middleware(PageRequests(pages))
@@ -63,4 +63,5 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> Pages:
     three_d_secure.add_routes(app, runtime, pages)
     instructions.add_routes(app, runtime, pages)
     offsite.add_routes(app, runtime, pages)
+    dashboard.add_routes(app, runtime, pages)
     return pages

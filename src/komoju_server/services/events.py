@@ -12,6 +12,8 @@ from komoju_server.domain.errors import ApiError
 from komoju_server.store import Store, Write
 from komoju_server.store import events as table
 
+ABOUT_LIMIT = 200  # events of one object a page shows at most (the newest)
+
 # Called for each new event; returns the extra writes (webhook deliveries) that go with it.
 Fanout = Callable[[dict[str, Any], str, str, list[str]], list[Write]]
 
@@ -35,11 +37,17 @@ class Events:
     def record(
         self, caller: Caller, event_type: str, data: dict[str, Any], now: int, extra_urls: list[str] | None = None
     ) -> list[Write]:
+        return self.recorded(caller, event_type, data, now, extra_urls)[1]
+
+    def recorded(
+        self, caller: Caller, event_type: str, data: dict[str, Any], now: int, extra_urls: list[str] | None = None
+    ) -> tuple[dict[str, Any], list[Write]]:
+        """The new event, and the writes that record it with its webhook deliveries."""
         event = build(event_type, data, now)
         writes = table.insert(event, caller.merchant_id, caller.mode, now)
         if self._fanout is not None:
             writes += self._fanout(event, caller.merchant_id, caller.mode, extra_urls or [])
-        return writes
+        return event, writes
 
     async def get(self, caller: Caller, event_id: str) -> dict[str, Any]:
         event = await table.get(self._store, caller.scope, event_id)
@@ -49,3 +57,7 @@ class Events:
 
     async def page(self, caller: Caller, number: int, per_page: int) -> tuple[int, list[dict[str, Any]]]:
         return await table.page(self._store, caller.scope, (), number, per_page)
+
+    async def about(self, caller: Caller, subject_id: str, limit: int = ABOUT_LIMIT) -> list[dict[str, Any]]:
+        """The events about one payment, customer, subscription or webhook, oldest first."""
+        return await table.about(self._store, caller.scope, subject_id, limit)

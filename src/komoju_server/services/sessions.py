@@ -23,6 +23,7 @@ from typing import Any
 from komoju_server.domain import ids, params
 from komoju_server.domain import session as model
 from komoju_server.domain.caller import Caller, Mode
+from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.customer import Customer
 from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment
@@ -113,6 +114,9 @@ class Sessions:
             return (await self._payments.get(caller, session.payment_id)).to_api()
         except ApiError:  # erased by a sandbox reset meanwhile
             return None
+
+    async def page(self, caller: Caller, created: TimeRange, number: int, per_page: int) -> tuple[int, list[Session]]:
+        return await table.page(self._store, caller.scope, created, number, per_page)
 
     async def show(self, caller: Caller, session_id: str, base_url: str) -> dict[str, Any]:
         session = await self.get(caller, session_id)

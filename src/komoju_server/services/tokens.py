@@ -130,6 +130,10 @@ class Tokens:
         method = method_of(raw, param)
         return Resolved(method, clean_details(method, raw, param), [])
 
+    async def page(self, caller: Caller, number: int, per_page: int) -> tuple[int, list[table.Listed]]:
+        """The merchant's tokens, newest first, with whether each was used (for the dashboard)."""
+        return await table.page(self._store, caller.scope, number, per_page)
+
     async def forget_expired(self, now: int | None = None) -> int:
         """Deletes every token expired by `now` (default: the real time; a merchant's sandbox
         clock only runs ahead of it), and its sealed details with it. A scheduler chore."""

@@ -45,11 +45,7 @@ class Webhooks:
         url = body.get("url")
         if not params.present(url):
             raise missing("url")
-        secret = body.get("secret_token")
-        if not params.present(secret):
-            raise missing("secret_token")
-        if not isinstance(secret, str) or len(secret) > SECRET_MAX:
-            raise invalid("secret_token")
+        secret = secret_token(body.get("secret_token"))
         endpoint = Endpoint(
             id=ids.new_id(),
             merchant_id=caller.merchant_id,
@@ -76,6 +72,37 @@ class Webhooks:
     async def page(self, caller: Caller, number: int, per_page: int) -> tuple[int, list[Endpoint]]:
         return await table.page_endpoints(self._store, caller.scope, number, per_page)
 
+    async def update(self, caller: Caller, endpoint_id: str, body: dict[str, Any]) -> Endpoint:
+        """Changes what is given of `url`, `secret_token` and `events` (null: every event)."""
+        endpoint = await self.get(caller, endpoint_id)
+        if "url" in body:
+            if not params.present(body["url"]):
+                raise missing("url")
+            endpoint.url = rules.url(body["url"], "url")
+        sealed = None
+        if "secret_token" in body:
+            sealed = self._vault.seal(
+                {"secret_token": secret_token(body["secret_token"])}, table.SECRET_TABLE, endpoint.id
+            )
+        if "events" in body:
+            endpoint.events = event_filter(body["events"])
+        try:
+            await self._store.run(
+                [table.update_endpoint(endpoint, sealed), *answers.writes_for(200, endpoint.to_api())]
+            )
+        except Conflict as conflict:  # deleted by a concurrent request
+            raise ApiError("not_found") from conflict
+        return endpoint
+
+    async def ping(self, caller: Caller, endpoint_id: str) -> dict[str, Any]:
+        """Sends the endpoint a new `ping` event (its data is the endpoint), as creating it did."""
+        endpoint = await self.get(caller, endpoint_id)
+        now = await self._clock.now(caller)
+        event, unit = self._events.recorded(caller, PING, endpoint.to_api(), now)
+        await self._store.run([*unit, *answers.writes_for(200, event)])
+        self._outbox.notify()
+        return event
+
     async def delete(self, caller: Caller, endpoint_id: str) -> Endpoint:
         endpoint = await self.get(caller, endpoint_id)
         try:
@@ -99,6 +126,19 @@ class Webhooks:
     ) -> tuple[int, list[Delivery]]:
         await self._events.get(caller, event_id)
         return await table.page_deliveries(self._store, caller.scope, ("event_id = ?", (event_id,)), number, per_page)
+
+    async def of_events(self, caller: Caller, event_ids: list[str]) -> list[Delivery]:
+        """Every delivery of these events (the merchant's), with each attempt's signature and
+        the start of the receiver's answer: a timeline's webhooks."""
+        return await table.of_events(self._store, caller.scope, event_ids)
+
+
+def secret_token(value: Any) -> str:
+    if not params.present(value):
+        raise missing("secret_token")
+    if not isinstance(value, str) or len(value) > SECRET_MAX:
+        raise invalid("secret_token")
+    return value
 
 
 def event_filter(value: Any) -> tuple[str, ...] | None:

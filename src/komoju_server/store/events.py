@@ -15,8 +15,8 @@ def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) 
     return [
         listing.next_position(merchant_id, mode, "events"),
         Write(
-            f"INSERT INTO events (id, merchant_id, mode, type, created_at, doc, pos) VALUES (?, ?, ?, ?, ?, ?, "
-            f"{listing.CURRENT_POSITION})",
+            f"INSERT INTO events (id, merchant_id, mode, type, created_at, doc, subject, pos)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, {listing.CURRENT_POSITION})",
             (
                 event["id"],
                 merchant_id,
@@ -24,6 +24,7 @@ def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) 
                 event["type"],
                 created_at,
                 orjson.dumps(event).decode(),
+                subject(event),
                 merchant_id,
                 mode,
                 "events",
@@ -32,6 +33,23 @@ def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) 
             label="insert event",
         ),
     ]
+
+
+def subject(event: dict[str, Any]) -> str | None:
+    """What the event is about: its data's id (a payment, customer, subscription, webhook)."""
+    data = event.get("data")
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
+
+
+async def about(store: Store, scope: tuple[str, str], subject_id: str, limit: int) -> list[dict[str, Any]]:
+    """The events about one object, oldest first (at most `limit`, the newest of them)."""
+    rows = await store.fetch_all(
+        "SELECT doc FROM (SELECT seq, doc FROM events WHERE subject = ? AND merchant_id = ? AND mode = ?"
+        " ORDER BY seq DESC LIMIT ?) newest ORDER BY seq",
+        (subject_id, *scope, limit),
+    )
+    return [orjson.loads(row[0]) for row in rows]
 
 
 async def get(store: Store, scope: tuple[str, str], event_id: str) -> dict[str, Any] | None:

@@ -1,7 +1,8 @@
 """Schema migrations, numbered and applied in order, each in its own transaction.
 
 A migration is a list of statements in a small common dialect: `{serial}` becomes the
-backend's increasing integer primary key, `{bytes}` its binary type. Never edit a migration
+backend's increasing integer primary key, `{bytes}` its binary type, `{event_data_id}` the
+`data.id` of an event's JSON document. Never edit a migration
 that has shipped; add the next one.
 """
 
@@ -296,6 +297,46 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE api_keys ADD COLUMN sealed {bytes}",
         ],
     ),
+    (
+        9,
+        "the dashboard: sessions, recent requests, events by subject, webhook answers",
+        [
+            # A signed-in dashboard: the SHA-256 of the random value in its cookie (a database
+            # read gives no session away), the key it signed in with (by digest: rotating the
+            # keys ends the session), and when it ends (real time).
+            """CREATE TABLE dashboard_sessions (
+                id_hash TEXT PRIMARY KEY,
+                key_hash TEXT NOT NULL,
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at)",
+            # The newest API requests of each merchant and mode: method, path (no query),
+            # status, real time in ms, request id. Never a body, a header or a key.
+            """CREATE TABLE request_log (
+                seq {serial},
+                merchant_id TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                method TEXT NOT NULL,
+                path TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                request_id TEXT NOT NULL,
+                at_ms BIGINT NOT NULL
+            )""",
+            "CREATE INDEX request_log_by_scope ON request_log (merchant_id, mode, seq)",
+            # What an event is about (its data's id: a payment, customer, subscription or
+            # webhook), so that a payment's page finds its events through an index.
+            "ALTER TABLE events ADD COLUMN subject TEXT",
+            "UPDATE events SET subject = {event_data_id}",
+            "CREATE INDEX events_by_subject ON events (subject, seq)",
+            # What an attempt sent and was answered: the signature header, and the start of the
+            # receiver's answer (as text; see webhooks/worker.py).
+            "ALTER TABLE webhook_attempts ADD COLUMN signature TEXT",
+            "ALTER TABLE webhook_attempts ADD COLUMN response_body TEXT",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)
@@ -307,8 +348,12 @@ def render(statement: str, kind: str) -> str:
     if kind == "sqlite":
         # Not AUTOINCREMENT: it updates sqlite_sequence, one more page, at every insert; `seq` only
         # orders rows, and a rowid is reused only after the newest row is deleted.
-        return statement.format(serial="INTEGER PRIMARY KEY", bytes="BLOB")
-    return statement.format(serial="BIGSERIAL PRIMARY KEY", bytes="BYTEA")
+        return statement.format(
+            serial="INTEGER PRIMARY KEY", bytes="BLOB", event_data_id="json_extract(doc, '$.data.id')"
+        )
+    return statement.format(
+        serial="BIGSERIAL PRIMARY KEY", bytes="BYTEA", event_data_id="(doc::jsonb -> 'data' ->> 'id')"
+    )
 
 
 def pending(applied: set[int], upto: int | None = None) -> list[tuple[int, str, list[str]]]:

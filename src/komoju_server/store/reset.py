@@ -49,4 +49,7 @@ KEPT: dict[str, str] = {
     "api_keys": "the merchant's keys: a reset must not lock out the client that asked for it",
     "webhook_endpoints": "settings, not test data: the merchant's receivers keep getting the new events",
     "schema_migrations": "the schema's own ledger: no merchant's data",
+    "dashboard_sessions": "who is signed in to the dashboard: a reset from the dashboard must not sign it out",
+    "request_log": "the log of the API requests made (the reset's own among them), not test data; it keeps "
+    "only the newest rows of each merchant anyway",
 }

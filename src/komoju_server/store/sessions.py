@@ -3,8 +3,12 @@ hosted page and within its merchant and mode for the API."""
 
 from __future__ import annotations
 
+from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.session import Session
+from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
+
+TABLE = "sessions"
 
 UPDATE_LABEL = "update session"
 
@@ -49,6 +53,16 @@ async def find(store: Store, session_id: str) -> Session | None:
     """A session by its id alone: the hosted page knows nothing else (the id is its key)."""
     row = await store.fetch_one("SELECT version, doc FROM sessions WHERE id = ?", (session_id,))
     return None if row is None else Session.from_doc(row[1], row[0])
+
+
+async def page(
+    store: Store, scope: tuple[str, str], created: TimeRange, number: int, per_page: int
+) -> tuple[int, list[Session]]:
+    """A merchant's sessions, newest first (the dashboard's list; KOMOJU's API has none)."""
+    total, rows = await listing.page(
+        store, TABLE, scope, listing.created_within(created), number, per_page, "version, doc"
+    )
+    return total, [Session.from_doc(doc, version) for version, doc in rows]
 
 
 def erase(merchant_id: str, mode: str) -> list[Write]:

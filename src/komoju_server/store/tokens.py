@@ -74,3 +74,24 @@ async def any_sealed(store: Store) -> tuple[str, bytes] | None:
 def erase(merchant_id: str, mode: str) -> list[Write]:
     """Every token of a merchant in one mode (a sandbox reset)."""
     return [Write("DELETE FROM tokens WHERE merchant_id = ? AND mode = ?", (merchant_id, mode))]
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A token as the dashboard lists it: its public answer, when it expires, whether it was used."""
+
+    token: dict[str, object]
+    expires_at: int
+    used_at: int | None
+
+
+async def page(store: Store, scope: tuple[str, str], number: int, per_page: int) -> tuple[int, list[Listed]]:
+    """A merchant's tokens, newest first (expired ones are deleted by housekeeping)."""
+    count = await store.fetch_one("SELECT COUNT(*) FROM tokens WHERE merchant_id = ? AND mode = ?", scope)
+    total = int(count[0]) if count else 0
+    rows = await store.fetch_all(
+        "SELECT doc, expires_at, used_at FROM tokens WHERE merchant_id = ? AND mode = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*scope, per_page, (number - 1) * per_page),
+    )
+    return total, [Listed(orjson.loads(r[0]), int(r[1]), None if r[2] is None else int(r[2])) for r in rows]

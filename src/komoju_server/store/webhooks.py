@@ -82,6 +82,25 @@ async def page_endpoints(
     return total, [_endpoint(row) for row in rows]
 
 
+def update_endpoint(endpoint: Endpoint, sealed_secret: bytes | None) -> Write:
+    """The endpoint's URL and events, and its secret token when a new one is given (None keeps it)."""
+    secret, params = ("", ()) if sealed_secret is None else (", secret = ?", (sealed_secret,))
+    return Write(
+        f"UPDATE webhook_endpoints SET url = ?, events = ?{secret} WHERE id = ? AND merchant_id = ? AND mode = ?"
+        " AND deleted_at IS NULL",
+        (
+            endpoint.url,
+            webhook.encode_events(endpoint.events),
+            *params,
+            endpoint.id,
+            endpoint.merchant_id,
+            endpoint.mode,
+        ),
+        expect=1,
+        label="update webhook",
+    )
+
+
 def delete_endpoint(scope: tuple[str, str], endpoint_id: str, now: int) -> list[Write]:
     """Deleted endpoints stay as rows (their deliveries point at them) but are never seen again;
     what was still waiting to be sent to them is cancelled."""
@@ -185,29 +204,55 @@ async def page_deliveries(
     total, rows = await listing.page(
         store, "webhook_deliveries", scope, [condition], number, per_page, columns=DELIVERY_COLUMNS
     )
-    deliveries = [
-        Delivery(
-            id=row[0],
-            event_id=row[1],
-            event_type=row[2],
-            endpoint_id=row[3],
-            url=row[4],
-            status=row[5],
-            next_attempt_ms=row[6],
-            created_at=int(row[7]),
-        )
-        for row in rows
-    ]
-    if deliveries:
-        by_id = {d.id: d for d in deliveries}
-        marks = ", ".join("?" for _ in deliveries)
-        for row in await store.fetch_all(
-            "SELECT delivery_id, number, status, response_code, error, started_at, duration_ms"
-            f" FROM webhook_attempts WHERE delivery_id IN ({marks}) ORDER BY delivery_id, number",
-            list(by_id),
-        ):
-            by_id[row[0]].attempts.append(Attempt(row[1], row[2], row[3], row[4], int(row[5]), row[6]))
+    deliveries = [_delivery(row) for row in rows]
+    await _with_attempts(store, deliveries)
     return total, deliveries
+
+
+async def of_events(store: Store, scope: tuple[str, str], event_ids: Sequence[str]) -> list[Delivery]:
+    """Every delivery of these events, oldest first, with every attempt: what was sent (the
+    signature) and what the receiver answered (status, the start of its body)."""
+    if not event_ids:
+        return []
+    marks = ", ".join("?" for _ in event_ids)
+    rows = await store.fetch_all(
+        f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE event_id IN ({marks}) AND merchant_id = ?"
+        " AND mode = ? ORDER BY seq",
+        (*event_ids, *scope),
+    )
+    deliveries = [_delivery(row) for row in rows]
+    await _with_attempts(store, deliveries, answers=True)
+    return deliveries
+
+
+def _delivery(row: Sequence[object]) -> Delivery:
+    return Delivery(
+        id=str(row[0]),
+        event_id=str(row[1]),
+        event_type=str(row[2]),
+        endpoint_id=None if row[3] is None else str(row[3]),
+        url=str(row[4]),
+        status=str(row[5]),
+        next_attempt_ms=None if row[6] is None else int(row[6]),  # type: ignore[call-overload]
+        created_at=int(row[7]),  # type: ignore[call-overload]
+    )
+
+
+async def _with_attempts(store: Store, deliveries: list[Delivery], answers: bool = False) -> None:
+    if not deliveries:
+        return
+    by_id = {d.id: d for d in deliveries}
+    marks = ", ".join("?" for _ in deliveries)
+    extra = ", signature, response_body" if answers else ""
+    for row in await store.fetch_all(
+        f"SELECT delivery_id, number, status, response_code, error, started_at, duration_ms{extra}"
+        f" FROM webhook_attempts WHERE delivery_id IN ({marks}) ORDER BY delivery_id, number",
+        list(by_id),
+    ):
+        attempt = Attempt(row[1], row[2], row[3], row[4], int(row[5]), row[6])
+        if answers:
+            attempt.signature, attempt.response_body = row[7], row[8]
+        by_id[row[0]].attempts.append(attempt)
 
 
 # -- the worker's side -----------------------------------------------------------------------
@@ -292,6 +337,14 @@ def record_attempt(
         "UPDATE webhook_attempts SET status = ?, response_code = ?, error = ?, duration_ms = ?"
         " WHERE delivery_id = ? AND number = ?",
         (status, response_code, error, duration_ms, delivery_id, number),
+    )
+
+
+def record_answer(delivery_id: str, number: int, signature: str | None, response_body: str | None) -> Write:
+    """What an attempt sent (its signature header) and the start of what the receiver answered."""
+    return Write(
+        "UPDATE webhook_attempts SET signature = ?, response_body = ? WHERE delivery_id = ? AND number = ?",
+        (signature, response_body, delivery_id, number),
     )
 
 

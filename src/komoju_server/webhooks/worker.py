@@ -14,7 +14,9 @@ token), POSTs each event as KOMOJU does, and records the outcome of every attemp
 
 Any 2xx answer is success; anything else (another status, a refused connection, no answer
 within the timeout) is a failed attempt, retried on the schedule (`schedule.py`) and given up
-after its last wait. Redirects are not followed.
+after its last wait. Redirects are not followed. Every attempt is recorded with the signature
+it sent and the first `KEPT_ANSWER_BYTES` of the receiver's answer as text (the dashboard
+shows them).
 
 Never slowing the API: deliveries run as tasks on the server's event loop, at most
 `concurrency` at once (and at most that many claimed), each cut off after `timeout` seconds
@@ -79,6 +81,7 @@ EAGER_MAX = 0.1
 CONTENDED_PAUSE = 0.02  # due deliveries another process is claiming: look again shortly
 STOP_GRACE = 1.0  # at shutdown, attempts under way get this long before they are cut off
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer, read (and dropped) to keep the connection
+KEPT_ANSWER_BYTES = 2048  # of a receiver's answer, kept with the attempt for the dashboard
 MAX_ERROR = 300
 OUTAGE_MAX_PAUSE = 5.0  # seconds between looks while the database cannot be reached
 
@@ -161,6 +164,10 @@ class _Flight:
     claimed: table.Claimed
     token: str
     recorded: bool = field(default=False)
+    signature: str | None = None  # the X-Komoju-Signature sent
+    answer: bytes = b""  # the start of the receiver's answer, as it came
+    encoded: str | None = None  # the answer's Content-Encoding, when it is not plain
+    answer_size: int = 0  # bytes of the answer read
 
 
 class Worker:
@@ -314,13 +321,14 @@ class Worker:
         item, token = flight.claimed, flight.token
         target = origin(item.url)
         started = time.monotonic()
-        code, error, kind, reached = await self._post(item)
+        code, error, kind, reached = await self._post(item, flight)
         duration_ms = int((time.monotonic() - started) * 1000)
         if reached:
             self._breakers.answered(target)
         elif reached is False:
             self._breakers.unreachable(target, str(error))
-        await self._store.run(self._outcome(item, token, code, error, kind, duration_ms))
+        answer = table.record_answer(item.id, item.attempt, flight.signature, _answer_text(flight) if reached else None)
+        await self._store.run([*self._outcome(item, token, code, error, kind, duration_ms), answer])
         flight.recorded = True
 
     def _outcome(
@@ -368,8 +376,11 @@ class Worker:
         except Exception as exc:  # the console must never stop deliveries
             log.warning("webhook worker: reporting an attempt failed: %s", type(exc).__name__)
 
-    async def _post(self, item: table.Claimed) -> tuple[int | None, str | None, str | None, bool | None]:
-        """(status code, error, its kind, whether the receiver answered: None when nothing was sent)."""
+    async def _post(
+        self, item: table.Claimed, flight: _Flight
+    ) -> tuple[int | None, str | None, str | None, bool | None]:
+        """(status code, error, its kind, whether the receiver answered: None when nothing was
+        sent); the signature sent and the start of the answer go on `flight`."""
         assert item.body is not None
         headers = {
             "Content-Type": "application/json",
@@ -387,16 +398,21 @@ class Worker:
                 None,
             )
         if secret is not None:
-            headers[signing.HEADER] = signing.sign(secret, item.body)
+            headers[signing.HEADER] = flight.signature = signing.sign(secret, item.body)
         client = self._idle_clients.pop() if self._idle_clients else self._new_client()
         try:
             async with asyncio.timeout(self._options.timeout):
                 async with client.stream("POST", item.url, content=item.body, headers=headers) as answer:
+                    encoding = answer.headers.get("Content-Encoding", "identity").strip().lower()
+                    flight.encoded = None if encoding in ("", "identity") else encoding
                     read = 0
                     async for chunk in answer.aiter_raw():
+                        if read < KEPT_ANSWER_BYTES:
+                            flight.answer += chunk[: KEPT_ANSWER_BYTES - read]
                         read += len(chunk)
                         if read > MAX_ANSWER_BYTES:
                             break
+                    flight.answer_size = read
                     code = answer.status_code
         except TimeoutError:
             return None, f"no answer within {self._options.timeout:g}s", "timeout", False
@@ -426,6 +442,14 @@ class Worker:
         if item.sealed_secret is not None and item.endpoint_id is not None:
             return str(self._vault.open(item.sealed_secret, table.SECRET_TABLE, item.endpoint_id)["secret_token"])
         return self._options.secret
+
+
+def _answer_text(flight: _Flight) -> str:
+    """The start of the receiver's answer as text (a compressed answer is only described)."""
+    if flight.encoded is not None:
+        return f"({flight.answer_size} bytes, {flight.encoded}-encoded: not shown)"
+    text = flight.answer.decode("utf-8", errors="replace")
+    return text + "\u2026" if flight.answer_size > KEPT_ANSWER_BYTES else text
 
 
 def _describe(exc: Exception) -> str:
