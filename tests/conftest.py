@@ -9,6 +9,9 @@ Two tiers of API tests:
 - `real_server`: a real `komoju-server serve` process spoken to over real HTTP on
   127.0.0.1, one per backend per session, for tests where the process itself matters
   (tests/e2e). Tests that need their own process start a `ServerProcess` themselves.
+
+PostgreSQL databases are made on the suite's own throwaway cluster (`tests.support.pg_admin_url`:
+the one scripts/test starts, or that `scripts/postgres` starts when pytest is run directly).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import httpx
 import pytest
 
 from tests.inprocess import InProcessServer
-from tests.support import PG_ADMIN_URL, ServerProcess, create_database, drop_database
+from tests.support import ServerProcess, create_database, drop_database
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -106,6 +109,3 @@ def merchant_api(server: InProcessServer, merchant: dict[str, str]) -> Iterator[
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
-__all__ = ["PG_ADMIN_URL"]

@@ -4,6 +4,7 @@ API without a process)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,21 +22,37 @@ import httpx
 
 from komoju_server.store import Store, open_store
 
-PG_ADMIN_URL = os.environ.get("KOMOJU_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+REPO = Path(__file__).resolve().parent.parent
 # PostgreSQL servers need a vault key (SQLite ones make a key file); the tests share this one.
 TEST_VAULT_KEY = "a2/ObPJ+M6U4rBWDwgs0sFw7+2FrEI2JW3FxZJ7Hf2Y="
 
 
+@functools.cache
+def pg_admin_url() -> str:
+    """The PostgreSQL server the tests make their databases on, as a superuser's URL.
+
+    `KOMOJU_TEST_PG_URL` when set: scripts/test sets it to the suite's own throwaway cluster
+    (or leaves the one a developer set). Otherwise (pytest run directly) that cluster, started,
+    or made first, by `scripts/postgres`, and left running for the next run. Never a
+    PostgreSQL the machine runs of its own: the suite neither needs nor changes one."""
+    url = os.environ.get("KOMOJU_TEST_PG_URL")
+    if url:
+        return url
+    script = REPO / "scripts" / "postgres"
+    done = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} could not start the suite's PostgreSQL:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def _pg_url(database: str) -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    base = pg_admin_url().rsplit("/", 1)[0]
     return f"{base}/{database}"
 
 
 def _admin(sql: str) -> None:
-    import asyncio
-
     async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
+        conn = await asyncpg.connect(pg_admin_url())
         try:
             await conn.execute(sql)
         finally:

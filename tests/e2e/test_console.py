@@ -177,7 +177,7 @@ def test_json_lines(postgres_url: str):
         "url": server.url,
         "api": f"{server.url}/api/v1",
         "dashboard": f"{server.url}/dashboard",
-        "database": "PostgreSQL 127.0.0.1:5432/" + postgres_url.rsplit("/", 1)[1],
+        "database": "PostgreSQL " + postgres_url.rpartition("@")[2],  # host:port/name, no password
         "workers": 1,
         "merchant": {
             "id": merchant_id,
