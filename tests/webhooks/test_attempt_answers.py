@@ -69,14 +69,17 @@ def answering() -> Iterator[Answering]:
     box.close()
 
 
-def settled(app: InProcessServer, event_id: str, attempts: int = 1, seconds: float = 15) -> Delivery:
-    """The event's one delivery once it has `attempts` finished attempts."""
+def settled(
+    app: InProcessServer, event_id: str, attempts: int = 1, seconds: float = 15, status: str | None = None
+) -> Delivery:
+    """The event's one delivery once it has `attempts` finished attempts (and, if given, is in
+    `status`: the delivery and its attempts are read apart, so one may be seen a moment ahead)."""
     caller = app.run(app.runtime.keyring.caller(app.secret_key))
     deadline = time.monotonic() + seconds
     while True:
         (delivery,) = app.run(app.runtime.webhooks.of_events(caller, [event_id]))
         done = [a for a in delivery.attempts if a.status != "sending"]
-        if len(done) >= attempts:
+        if len(done) >= attempts and status in (None, delivery.status):
             return delivery
         assert time.monotonic() < deadline, delivery
         time.sleep(0.02)
@@ -99,7 +102,7 @@ def test_a_refusal_and_its_body_are_kept_for_every_attempt(app, answering):
     answering.status, answering.body = 500, b'{"error": "database down"}'
     answering.headers = {"Content-Type": "application/json"}
     event_id = first_event(app, answering.url)
-    delivery = settled(app, event_id, attempts=3)
+    delivery = settled(app, event_id, attempts=3, status="failed")
     assert delivery.status == "failed"
     assert [(a.response_code, a.response_body, a.error) for a in delivery.attempts] == [
         (500, '{"error": "database down"}', "answered HTTP 500")
