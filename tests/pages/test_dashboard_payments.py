@@ -20,6 +20,16 @@ from tests.api.payment_support import card, konbini
 from tests.pages.conftest import HOOK_PATH, HOOK_SECRET, Hooks
 from tests.pages.dashboard_support import sign_in
 from tests.support import ServerProcess, new_merchant
+from tests.webhooks.harness import Receiver
+
+
+@pytest.fixture(scope="module")
+def hooks() -> Iterator[Hooks]:
+    """A receiver of this module's own: what its webhooks go through (redeliveries, answers
+    kept) must not slow the deliveries the other page modules wait for on the shared one."""
+    receiver = Receiver()
+    yield Hooks(receiver)
+    receiver.close()
 
 
 @pytest.fixture(scope="module")
