@@ -58,10 +58,17 @@ def test_unknown_route_is_404_json(api):
     assert response.json() == NOT_FOUND
 
 
-def test_wrong_method_is_405_bad_request(api):
+def test_wrong_method_is_405_method_not_allowed(api):
     response = api.delete("/payments")
     assert response.status_code == 405
-    assert response.json()["error"]["code"] == "bad_request"
+    assert response.json() == {
+        "error": {
+            "code": "method_not_allowed",
+            "message": "The method is not allowed for the requested resource.",
+            "param": None,
+        }
+    }
+    assert response.headers["Allow"] == "GET, POST, OPTIONS"
 
 
 def test_every_response_has_a_request_id(api):

@@ -52,6 +52,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     "other_invalid": (502, "Invalid card"),
     # This server's additions (not in KOMOJU's table).
     "conflict": (409, "A request with this idempotency key is still being processed. Please try again later."),
+    # KOMOJU does not document what a method a resource lacks answers: 405 with a code of its
+    # own, so a client can tell it apart from a malformed request (README, "Errors").
+    "method_not_allowed": (405, "The method is not allowed for the requested resource."),
 }
 
 
