@@ -74,9 +74,54 @@ def digits(n: int) -> Match:
     return Match(rf"\d{{{n}}}")
 
 
-def error(code: str, param: str | None = None, message: str | None = None) -> dict[str, Any]:
+# What a refused value's `details` may name (src/komoju_server/domain/errors.py).
+DETAIL_RULES = {
+    "range": {"rule", "min", "max"},
+    "one_of": {"rule", "accepted"},
+    "length": {"rule", "min", "max"},
+    "limit": {"rule", "min", "max", "currency"},
+    "format": {"rule", "expected", "min_length", "max_length"},
+}
+
+
+def well_formed_details(details: Any) -> bool:
+    """A `details` object of the documented vocabulary: a known rule and only its members."""
+    if not isinstance(details, dict) or details.get("rule") not in DETAIL_RULES:
+        return False
+    return set(details) <= DETAIL_RULES[details["rule"]]
+
+
+class ErrorMatch:
+    """Equal to KOMOJU's error object with this code, message and param. With `details`, the
+    error's details must be exactly those; without, it may have none or any well-formed ones
+    (tests/api/test_error_details.py pins them rule by rule)."""
+
+    def __init__(self, code: str, message: str, param: str | None, details: dict[str, Any] | None) -> None:
+        self.fields = {"code": code, "message": message, "param": param}
+        self.details = details
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, dict) or set(other) - {"details"} != set(self.fields):
+            return False
+        if any(other[name] != value for name, value in self.fields.items()):
+            return False
+        if self.details is not None:
+            return other.get("details") == self.details
+        return "details" not in other or well_formed_details(other["details"])
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.fields.values()))
+
+    def __repr__(self) -> str:
+        shown = {**self.fields, **({"details": self.details} if self.details is not None else {})}
+        return f"ErrorMatch({shown!r})"
+
+
+def error(
+    code: str, param: str | None = None, message: str | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     text = message if message is not None else ERROR_MESSAGES[code].format(param=param)
-    return {"error": {"code": code, "message": text, "param": param}}
+    return {"error": ErrorMatch(code, text, param, details)}
 
 
 def parse_time(text: str) -> dt.datetime:

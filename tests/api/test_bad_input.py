@@ -22,7 +22,10 @@ import httpx
 import pytest
 
 from komoju_server.domain.errors import ERRORS, render_message
+from tests.api.payment_support import well_formed_details
 from tests.inprocess import InProcessServer
+
+ENVELOPE = {"code", "message", "param"}
 
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": "12", "year": "2030", "verification_value": "123"}
 KONBINI = {"type": "konbini", "store": "lawson", "email": "taro@example.com"}
@@ -148,8 +151,10 @@ def wrong(
         status = ERRORS[code][0]
     if response.status_code < 300:
         return f"accepted ({response.status_code}): {str(body)[:200]}"
-    if not isinstance(body, dict) or set(body) != {"error"} or set(body["error"]) != {"code", "message", "param"}:
+    if not isinstance(body, dict) or set(body) != {"error"} or set(body["error"]) - {"details"} != ENVELOPE:
         return f"{response.status_code} not the envelope: {str(body)[:200]}"
+    if "details" in body["error"] and not well_formed_details(body["error"]["details"]):
+        return f"{response.status_code} details not of the vocabulary: {str(body)[:200]}"
     error = body["error"]
     if (response.status_code, error["code"], error["param"]) != (status, code, param):
         got = f"{response.status_code} {error['code']}/{error['param']!r}"

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.payment_support import well_formed_details
 from tests.api.test_bad_input import BIG_INT, HUGE, LONG, MANY_DIGITS, NOT_TEXT, NUL, encode, short, with_field
 
 VALUES: list[Any] = [*NOT_TEXT, *NUL, HUGE, BIG_INT, LONG, MANY_DIGITS, -1, 1.5, 0, "x", "１０"]
@@ -60,8 +61,10 @@ def problem(response: httpx.Response, field: str) -> str | None:
     if response.status_code == 200:
         return None
     body = response.json()
-    if set(body) != {"error"} or set(body["error"]) != {"code", "message", "param"}:
+    if set(body) != {"error"} or set(body["error"]) - {"details"} != {"code", "message", "param"}:
         return f"{response.status_code} not the envelope: {body}"
+    if "details" in body["error"] and not well_formed_details(body["error"]["details"]):
+        return f"{response.status_code} details not of the vocabulary: {body}"
     code, param = body["error"]["code"], body["error"]["param"]
     if response.status_code not in (400, 422) or code not in CODES:
         return f"{response.status_code} {code}"

@@ -21,7 +21,13 @@ log = logging.getLogger("komoju_server")
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Please try again later."
 RETRY_AFTER_SECONDS = "1"
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden", 503: "service_unavailable"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    401: "unauthorized",
+    403: "forbidden",
+    503: "service_unavailable",
+}
 
 
 def _page(req: falcon.asgi.Request) -> Any:

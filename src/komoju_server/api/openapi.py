@@ -1146,6 +1146,23 @@ def _operation_id(method: str, path: str) -> str:
     return method.lower() + "".join(w[:1].upper() + w[1:] for w in words)
 
 
+# `details` (domain/errors.py): what a refused value broke, one schema per rule; absent when
+# no rule can tell.
+ERROR_DETAILS: Schema = {
+    "description": "What the refused value broke; absent when nothing more can be said.",
+    "oneOf": [
+        answer_object({"rule": {"const": "range"}, "min": INTEGER, "max": INTEGER}),
+        answer_object({"rule": {"const": "one_of"}, "accepted": {"type": "array", "items": STRING}}),
+        answer_object({"rule": {"const": "length"}, "min": INTEGER, "max": INTEGER}, required=("rule", "max")),
+        answer_object({"rule": {"const": "limit"}, "min": INTEGER, "max": INTEGER, "currency": STRING}),
+        answer_object(
+            {"rule": {"const": "format"}, "expected": STRING, "min_length": INTEGER, "max_length": INTEGER},
+            required=("rule", "expected"),
+        ),
+    ],
+}
+
+
 def _error_responses() -> dict[str, Schema]:
     by_status: dict[int, list[str]] = {}
     for code, (status, _message) in ERRORS.items():
@@ -1158,7 +1175,17 @@ def _error_responses() -> dict[str, Schema]:
             "content": {
                 JSON: {
                     "schema": answer_object(
-                        {"error": answer_object({"code": enum(codes), "message": STRING, "param": nullable(STRING)})}
+                        {
+                            "error": answer_object(
+                                {
+                                    "code": enum(codes),
+                                    "message": STRING,
+                                    "param": nullable(STRING),
+                                    "details": copy.deepcopy(ERROR_DETAILS),  # strict closes it in place
+                                },
+                                required=("code", "message", "param"),
+                            )
+                        }
                     )
                 }
             },

@@ -6,6 +6,7 @@ still in flight) are marked as this server's additions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # code -> (HTTP status, message template with %{name} placeholders)
@@ -65,25 +66,74 @@ def render_message(code: str, values: dict[str, Any]) -> str:
     return template
 
 
-class ApiError(Exception):
-    """An answer in KOMOJU's error envelope: {"error": {"code", "message", "param"}}."""
+Details = Mapping[str, Any]
 
-    def __init__(self, code: str, param: str | None = None, message: str | None = None, **values: Any) -> None:
+
+class ApiError(Exception):
+    """An answer in KOMOJU's error envelope: {"error": {"code", "message", "param"}}, plus
+    `details` (KOMOJU's current error object has it) when a rule can say what was broken.
+
+    An error with nothing to tell has no `details` key at all, as the API document's own
+    examples print it, rather than an empty object.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        param: str | None = None,
+        message: str | None = None,
+        details: Details | None = None,
+        **values: Any,
+    ) -> None:
         if code not in ERRORS:
             raise KeyError(f"unknown error code {code!r}")
         self.code = code
         self.param = param
         self.status = ERRORS[code][0]
         self.message = message or render_message(code, {"param": param, **values})
+        self.details = dict(details) if details is not None else None
         super().__init__(f"{code}: {self.message}")
 
-    def body(self) -> dict[str, dict[str, str | None]]:
-        return {"error": {"code": self.code, "message": self.message, "param": self.param}}
+    def body(self) -> dict[str, dict[str, Any]]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "param": self.param}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def missing(param: str) -> ApiError:
     return ApiError("missing_parameter", param)
 
 
-def invalid(param: str) -> ApiError:
-    return ApiError("invalid_parameter", param)
+def invalid(param: str, details: Details | None = None) -> ApiError:
+    return ApiError("invalid_parameter", param, details=details)
+
+
+# What a refused value broke, as `details`: one small vocabulary, named by "rule", so a client
+# can act on it without parsing messages (README, "Errors").
+
+
+def out_of_range(least: int, most: int) -> dict[str, Any]:
+    """A whole number outside [least, most]."""
+    return {"rule": "range", "min": least, "max": most}
+
+
+def not_one_of(accepted: Iterable[str]) -> dict[str, Any]:
+    """A value that is none of the accepted ones."""
+    return {"rule": "one_of", "accepted": list(accepted)}
+
+
+def length(most: int, least: int | None = None) -> dict[str, Any]:
+    """Text longer than `most` characters (or shorter than `least`, when there is one)."""
+    bounds = {"min": least} if least is not None else {}
+    return {"rule": "length", **bounds, "max": most}
+
+
+def over_limit(least: int, most: int, currency: str) -> dict[str, Any]:
+    """An amount outside what the payment method takes in that currency."""
+    return {"rule": "limit", "min": least, "max": most, "currency": currency}
+
+
+def wrong_format(expected: str, **bounds: int) -> dict[str, Any]:
+    """Text that is not of the expected form (`email`, `phone`, `katakana`, `digits`...)."""
+    return {"rule": "format", "expected": expected, **bounds}

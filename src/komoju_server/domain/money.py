@@ -11,7 +11,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from komoju_server.domain.errors import ApiError, invalid
+from komoju_server.domain.errors import ApiError, Details, invalid, not_one_of, out_of_range
 
 # ISO 4217 code -> digits after the decimal point of the major unit (for display only:
 # amounts in the API are already in the minor unit).
@@ -26,36 +26,37 @@ def currency(value: Any, param: str = "currency") -> str:
         raise ApiError("missing_parameter", param)
     code = str(value).upper() if isinstance(value, str) else None
     if code not in CURRENCIES:
-        raise ApiError("invalid_currency", param)
+        raise ApiError("invalid_currency", param, details=not_one_of(CURRENCIES))
     return code
 
 
-def _decimal(value: Any, param: str) -> Decimal:
+def _decimal(value: Any, param: str, broken: Details) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise invalid(param)
+        raise invalid(param, broken)
     # Strings are plain decimals with a '.' separator: no exponent, no thousands or `_`
     # separators, no non-ASCII digits (all of which Decimal() would take).
     if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
-        raise invalid(param)
+        raise invalid(param, broken)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation as exc:
-        raise invalid(param) from exc
+        raise invalid(param, broken) from exc
     if not number.is_finite() or number < 0:
-        raise invalid(param)
+        raise invalid(param, broken)
     return number
 
 
 def amount(value: Any, param: str = "amount", most: int = MAX_AMOUNT) -> int:
     """A non-negative whole amount of the lowest denomination, at most `most`."""
+    broken = out_of_range(0, most)
     if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 18:
         number = int(value)  # the usual case, "1000", without Decimal
         if number > most:
-            raise invalid(param)
+            raise invalid(param, broken)
         return number
-    number = _decimal(value, param)
+    number = _decimal(value, param, broken)
     if number != number.to_integral_value() or number > most:
-        raise invalid(param)
+        raise invalid(param, broken)
     return int(number)
 
 
@@ -72,9 +73,10 @@ def is_auto(value: Any) -> bool:
 
 def explicit_tax(value: Any, param: str = "tax") -> int:
     """A tax given as a number, rounded half up to the lowest denomination."""
-    number = _decimal(value, param)
+    broken = out_of_range(0, MAX_AMOUNT)
+    number = _decimal(value, param, broken)
     if number > MAX_AMOUNT:
-        raise invalid(param)
+        raise invalid(param, broken)
     return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from komoju_server.domain import rules
-from komoju_server.domain.errors import invalid, missing
+from komoju_server.domain.errors import invalid, length, missing, not_one_of
 
 LOCALES = ("ja", "en", "ko")
 METADATA_KEY_MAX = 30
@@ -23,10 +23,10 @@ def text(value: Any, param: str, most: int = 255) -> str | None:
     if not present(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise invalid(param)
+        raise invalid(param, length(most))
     clean = str(value)
     if len(clean) > most:
-        raise invalid(param)
+        raise invalid(param, length(most))
     return clean
 
 
@@ -40,14 +40,14 @@ def boolean(value: Any, param: str, default: bool) -> bool:
         return True
     if lowered in ("false", "0", "no", "off"):
         return False
-    raise invalid(param)
+    raise invalid(param, not_one_of(("true", "false")))
 
 
 def locale(value: Any, param: str = "locale") -> str:
     if not present(value):
         return "ja"
     if value not in LOCALES:
-        raise invalid(param)
+        raise invalid(param, not_one_of(LOCALES))
     return str(value)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from komoju_server.domain.cards import luhn
-from komoju_server.domain.errors import invalid
+from komoju_server.domain.errors import Details, invalid, length, not_one_of, out_of_range, wrong_format
 
 Rule = Callable[[Any, str], Any]
 
@@ -55,40 +55,48 @@ def whole_number(text: str) -> int | None:
     return int(significant or "0") if len(significant) <= MAX_DIGITS else None
 
 
-def _text(value: Any, param: str) -> str:
+def _text(value: Any, param: str, broken: Details) -> str:
+    """The value as stripped text; anything but a string or a number breaks the caller's rule."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise invalid(param)
+        raise invalid(param, broken)
     return str(value).strip()
 
 
 def text(most: int = 255) -> Rule:
+    broken = length(most, least=1)
+
     def rule(value: Any, param: str) -> str:
-        clean = _text(value, param)
+        clean = _text(value, param, broken)
         if not clean or len(clean) > most:
-            raise invalid(param)
+            raise invalid(param, broken)
         return clean
 
     return described({"type": "string", "minLength": 1, "maxLength": most}, rule)
 
 
+_EMAIL_BROKEN = wrong_format("email", max_length=255)
+_PHONE_BROKEN = wrong_format("phone")
+_URL_BROKEN = wrong_format("url", max_length=2000)
+
+
 def email(value: Any, param: str) -> str:
-    clean = _text(value, param)
+    clean = _text(value, param, _EMAIL_BROKEN)
     if len(clean) > 255 or not _EMAIL.match(clean):
-        raise invalid(param)
+        raise invalid(param, _EMAIL_BROKEN)
     return clean
 
 
 def phone(value: Any, param: str) -> str:
-    clean = _text(value, param)
+    clean = _text(value, param, _PHONE_BROKEN)
     if not _PHONE.match(clean):
-        raise invalid(param)
+        raise invalid(param, _PHONE_BROKEN)
     return clean
 
 
 def url(value: Any, param: str) -> str:
-    clean = _text(value, param)
+    clean = _text(value, param, _URL_BROKEN)
     if len(clean) > 2000 or not is_url(clean):
-        raise invalid(param)
+        raise invalid(param, _URL_BROKEN)
     return clean
 
 
@@ -100,12 +108,12 @@ _UNSAFE_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "blob", "
 
 def return_url(value: Any, param: str) -> str:
     """Where a customer is sent back to: an http(s) URL or an app's own scheme."""
-    clean = _text(value, param)
+    clean = _text(value, param, _URL_BROKEN)
     found = _APP_URL.match(clean)
     if len(clean) > 2000 or found is None or found.group(1).lower() in _UNSAFE_SCHEMES:
-        raise invalid(param)
+        raise invalid(param, _URL_BROKEN)
     if found.group(1).lower() in ("http", "https") and not is_url(clean):
-        raise invalid(param)
+        raise invalid(param, _URL_BROKEN)
     return clean
 
 
@@ -116,50 +124,56 @@ def is_url(text: str) -> bool:
 
 def katakana(value: Any, param: str) -> str:
     """Full- or half-width katakana, with spaces and the long-vowel mark."""
-    clean = _text(value, param)
+    broken = wrong_format("katakana", min_length=1, max_length=255)
+    clean = _text(value, param, broken)
     if not clean or len(clean) > 255:
-        raise invalid(param)
+        raise invalid(param, broken)
     for char in clean:
         if char in " 　ー－-・･ｰ":
             continue
         name = unicodedata.name(char, "")
         if "KATAKANA" not in name:
-            raise invalid(param)
+            raise invalid(param, broken)
     return clean
 
 
 def half_width_kana(value: Any, param: str) -> str:
     """Half-width katakana, digits, upper-case letters and spaces: what Japanese banks accept."""
-    clean = _text(value, param)
+    broken = wrong_format("half_width_kana", min_length=1, max_length=48)
+    clean = _text(value, param, broken)
     if not clean or len(clean) > 48:
-        raise invalid(param)
+        raise invalid(param, broken)
     for char in clean:
         if char in " ()-.,/" or char.isdigit() or ("A" <= char <= "Z"):
             continue
         if not ("\uff61" <= char <= "\uff9f"):
-            raise invalid(param)
+            raise invalid(param, broken)
     return clean
 
 
 def one_of(*choices: str) -> Rule:
+    broken = not_one_of(choices)
+
     def rule(value: Any, param: str) -> str:
-        clean = _text(value, param)
+        clean = _text(value, param, broken)
         if clean not in choices:
-            raise invalid(param)
+            raise invalid(param, broken)
         return clean
 
     return described({"type": "string", "enum": list(choices)}, rule)
 
 
 def integer(least: int, most: int) -> Rule:
+    broken = out_of_range(least, most)
+
     def rule(value: Any, param: str) -> int:
         if isinstance(value, bool):
-            raise invalid(param)
+            raise invalid(param, broken)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        number = whole_number(_text(value, param))
+        number = whole_number(_text(value, param, broken))
         if number is None or not least <= number <= most:
-            raise invalid(param)
+            raise invalid(param, broken)
         return number
 
     return described({"type": _NUMBER_TYPES, "minimum": least, "maximum": most, "pattern": _DIGITS}, rule)
@@ -168,10 +182,12 @@ def integer(least: int, most: int) -> Rule:
 def digits(least: int, most: int) -> Rule:
     """A string of digits (spaces and dashes dropped) of a length in [least, most]."""
 
+    broken = wrong_format("digits", min_length=least, max_length=most)
+
     def rule(value: Any, param: str) -> str:
-        clean = re.sub(r"[\s-]", "", _text(value, param))
+        clean = re.sub(r"[\s-]", "", _text(value, param, broken))
         if not _ascii_digits(clean) or not least <= len(clean) <= most:
-            raise invalid(param)
+            raise invalid(param, broken)
         return clean
 
     return described(
@@ -179,27 +195,34 @@ def digits(least: int, most: int) -> Rule:
     )
 
 
+_CARD_NUMBER_BROKEN = wrong_format("card_number", min_length=12, max_length=19)
+_VERIFICATION_BROKEN = wrong_format("digits", min_length=3, max_length=4)
+
+
 def card_number(value: Any, param: str) -> str:
-    clean = re.sub(r"[\s-]", "", _text(value, param))
+    # The details never echo the number, nor say whether only its check digit was wrong.
+    clean = re.sub(r"[\s-]", "", _text(value, param, _CARD_NUMBER_BROKEN))
     if not _ascii_digits(clean) or not 12 <= len(clean) <= 19 or not luhn(clean):
-        raise invalid(param)
+        raise invalid(param, _CARD_NUMBER_BROKEN)
     return clean
 
 
 def verification_value(value: Any, param: str) -> str:
-    clean = _text(value, param)
+    clean = _text(value, param, _VERIFICATION_BROKEN)
     if not _ascii_digits(clean) or not 3 <= len(clean) <= 4:
-        raise invalid(param)
+        raise invalid(param, _VERIFICATION_BROKEN)
     return clean
 
 
 def prepaid_number(least: int = 16, most: int = 16) -> Rule:
     """Prepaid card numbers are letters and digits (test numbers start with `e`)."""
 
+    broken = wrong_format("alphanumeric", min_length=least, max_length=most)
+
     def rule(value: Any, param: str) -> str:
-        clean = re.sub(r"[\s-]", "", _text(value, param))
+        clean = re.sub(r"[\s-]", "", _text(value, param, broken))
         if not clean.isalnum() or not clean.isascii() or not least <= len(clean) <= most:
-            raise invalid(param)
+            raise invalid(param, broken)
         return clean
 
     schema = {"type": "string", "pattern": "^[A-Za-z0-9 -]+$", "description": f"{least} to {most} letters or digits"}
@@ -207,19 +230,22 @@ def prepaid_number(least: int = 16, most: int = 16) -> Rule:
 
 
 def secret_text(least: int, most: int) -> Rule:
+    broken = length(most, least=least)
+
     def rule(value: Any, param: str) -> str:
-        clean = _text(value, param)
+        clean = _text(value, param, broken)
         if not least <= len(clean) <= most:
-            raise invalid(param)
+            raise invalid(param, broken)
         return clean
 
     return described({"type": "string", "minLength": least, "maxLength": most}, rule)
 
 
 def zip_code(value: Any, param: str) -> str:
-    clean = _text(value, param)
+    broken = wrong_format("zip_code")
+    clean = _text(value, param, broken)
     if not re.fullmatch(r"\d{3}-?\d{4}", clean):
-        raise invalid(param)
+        raise invalid(param, broken)
     return clean
 
 

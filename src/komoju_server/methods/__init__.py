@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from komoju_server.domain.errors import ApiError, invalid, missing
+from komoju_server.domain.errors import ApiError, invalid, missing, not_one_of
 from komoju_server.methods.catalogue import BY_TYPE, TYPES
 from komoju_server.methods.method import Family, Field, Method
 
@@ -19,7 +19,13 @@ def method_of(details: Any, param: str = PARAM) -> Method:
         raise missing(f"{param}[type]")
     method = BY_TYPE.get(type_) if isinstance(type_, str) else None
     if method is None:
-        raise ApiError("invalid_payment_type", f"{param}[type]", provided=type_, allowed=", ".join(TYPES))
+        raise ApiError(
+            "invalid_payment_type",
+            f"{param}[type]",
+            details=not_one_of(TYPES),
+            provided=type_,
+            allowed=", ".join(TYPES),
+        )
     return method
 
 

@@ -28,7 +28,7 @@ import orjson
 
 from komoju_server.domain import clock, ids, money, params, states
 from komoju_server.domain.caller import Caller, Mode
-from komoju_server.domain.errors import ApiError, invalid
+from komoju_server.domain.errors import ApiError, invalid, not_one_of, over_limit
 from komoju_server.domain.payment import Payment, PaymentFilter
 from komoju_server.methods import Family, Method, clean_details, method_of, split_secrets
 from komoju_server.processors import (
@@ -198,10 +198,10 @@ class Payments:
             raise ApiError("invalid_token", "payment_details", message=OTHER_PAYMENT)
         method = resolved.method
         if new.currency not in method.limits:
-            raise ApiError("invalid_currency", "currency")
+            raise ApiError("invalid_currency", "currency", details=not_one_of(method.limits))
         least, most = method.limits[new.currency]
         if not least <= new.amount + new.tax <= most:
-            raise invalid("amount")
+            raise invalid("amount", over_limit(least, most, new.currency))
         payment = Payment(
             id=ids.new_id(),
             merchant_id=caller.merchant_id,

@@ -21,7 +21,7 @@ from typing import Any, Protocol, cast
 from komoju_server.domain import clock, ids, secure_token
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.cards import card_brand
-from komoju_server.domain.errors import ApiError, invalid
+from komoju_server.domain.errors import ApiError, invalid, not_one_of, over_limit
 from komoju_server.domain.secure_token import Authentication, SecureToken
 from komoju_server.methods import Family, method_of
 from komoju_server.services import answers, inputs
@@ -100,10 +100,10 @@ class SecureTokens:
         resolved = await self._card(caller, new.source, now)
         limits = resolved.method.limits
         if new.currency not in limits:
-            raise ApiError("invalid_currency", "currency")
+            raise ApiError("invalid_currency", "currency", details=not_one_of(limits))
         least, most = limits[new.currency]
         if not least <= new.amount <= most:
-            raise invalid("amount")
+            raise invalid("amount", over_limit(least, most, new.currency))
         number = str(resolved.details["number"])
         authentication = self._authenticator.authentication(number)
         token_id = ids.new_token_id()

@@ -13,7 +13,7 @@ from typing import Any
 
 from komoju_server.domain import clock, ids, money, params
 from komoju_server.domain.caller import Caller
-from komoju_server.domain.errors import ApiError, missing
+from komoju_server.domain.errors import ApiError, missing, not_one_of
 from komoju_server.domain.token import LIFETIME_SECONDS, Token
 from komoju_server.methods import Method, clean_details, method_of
 from komoju_server.processors.base import Tokenizer, Unanswered
@@ -41,7 +41,7 @@ def currency_for(value: Any, method: Method) -> str | None:
         return None
     code = money.currency(value)
     if code not in method.limits:
-        raise ApiError("invalid_currency", "currency")
+        raise ApiError("invalid_currency", "currency", details=not_one_of(method.limits))
     return code
 
 
