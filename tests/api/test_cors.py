@@ -28,7 +28,7 @@ CORS_HEADERS = (
     "access-control-expose-headers",
     "access-control-allow-credentials",
 )
-EXPOSED = "X-Request-Id, Idempotent-Replayed, Retry-After"
+EXPOSED = "X-Request-Id, Idempotent-Replayed, Retry-After, X-KOMOJU-API-VERSION"
 CLOSED_403 = "You are not authorized to perform that action."
 CLOSED = error(
     "forbidden",

@@ -29,19 +29,19 @@ from falcon.routing import CompiledRouter
 from komoju_server.api.idempotency import REPLAYED_HEADER
 from komoju_server.api.middleware import publishable_methods
 from komoju_server.api.responses import send
-from komoju_server.domain import idempotency
+from komoju_server.domain import idempotency, versions
 from komoju_server.domain.errors import ApiError
 from komoju_server.processors.test_inputs import SCENARIO_HEADER
 
 ALLOW_ORIGIN = "*"
 # What a page may send: its key, a JSON body, an idempotency key, KOMOJU's API version header
-# (sent by KOMOJU's client libraries; this server has one version), a test-mode scenario and
-# its own request id. `Idempotency-Key` is not listed: this server does not read it.
+# (sent by KOMOJU's client libraries), a test-mode scenario and its own request id.
+# `Idempotency-Key` is not listed: this server does not read it.
 ALLOW_HEADERS = ", ".join(
-    ("Authorization", "Content-Type", idempotency.HEADER, "X-KOMOJU-API-VERSION", SCENARIO_HEADER, "X-Request-Id")
+    ("Authorization", "Content-Type", idempotency.HEADER, versions.HEADER, SCENARIO_HEADER, "X-Request-Id")
 )
 # What a page may read beyond the CORS-safelisted headers (Content-Type and a few others).
-EXPOSE_HEADERS = ", ".join(("X-Request-Id", REPLAYED_HEADER, "Retry-After"))
+EXPOSE_HEADERS = ", ".join(("X-Request-Id", REPLAYED_HEADER, "Retry-After", versions.HEADER))
 # How long a browser may reuse a preflight: two hours, the most Chromium honours.
 MAX_AGE = "7200"
 CLOSED_MESSAGE = "This endpoint cannot be called from a browser: it needs the secret key, on your server."

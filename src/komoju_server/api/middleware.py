@@ -1,9 +1,11 @@
-"""What every request goes through: a request id, maintenance mode, and API-key authentication."""
+"""What every request goes through: a request id, the API version, maintenance mode, and API-key
+authentication."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import itertools
 import os
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import falcon
 import falcon.asgi
 
+from komoju_server.domain import versions
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.params import object_id
 from komoju_server.services.merchants import KeyRing
@@ -52,7 +55,14 @@ class RequestMiddleware:
         req.context.request_id = req.get_header("X-Request-Id") or _next_request_id()
         resp.set_header("X-Request-Id", req.context.request_id)
         req.context.caller = None
-        if req.path.startswith("/api/") and self._maintenance():
+        req.context.api_version = versions.DEFAULT
+        if not req.path.startswith("/api/"):
+            return
+        # Read before anything else can refuse the request, so that every API answer, errors
+        # included, says the version it is shaped by; an unknown version is refused first.
+        req.context.api_version = versions.parse(req.get_header(versions.HEADER))
+        resp.set_header(versions.HEADER, req.context.api_version.name)
+        if self._maintenance():
             raise ApiError("service_unavailable")
 
     async def process_resource(
@@ -67,7 +77,7 @@ class RequestMiddleware:
             raise ApiError("unauthorized")
         if caller.key_kind == "publishable" and not _allows_publishable(resource, req.method):
             raise ApiError("forbidden")
-        req.context.caller = caller
+        req.context.caller = dataclasses.replace(caller, api_version=req.context.api_version)
         # Every id in a path is one of ours (lowercase letters and digits); anything else names
         # nothing, and never reaches the database (PostgreSQL refuses U+0000 in text).
         if not all(object_id(value) for value in params.values()):

@@ -32,7 +32,7 @@ import orjson
 from komoju_server import __version__
 from komoju_server.api import inputs as wire
 from komoju_server.api import responses
-from komoju_server.domain import money, params, rules, states
+from komoju_server.domain import money, params, rules, states, versions
 from komoju_server.domain import secure_token as secure_tokens
 from komoju_server.domain import session as sessions
 from komoju_server.domain import subscription as subscriptions
@@ -331,31 +331,40 @@ REFUND_REQUEST = answer_object(
         "created_at": TIME,
     }
 )
+_PAYMENT_FIELDS: dict[str, Schema] = {
+    "id": ID,
+    "resource": const("payment"),
+    "status": enum(states.STATUSES),
+    "amount": INTEGER,
+    "tax": INTEGER,
+    "customer": nullable(ID),
+    "payment_deadline": nullable(TIME),
+    "payment_details": ref("PaymentDetails"),
+    "payment_method_fee": INTEGER,
+    "total": {**INTEGER, "description": "amount + tax + payment_method_fee"},
+    "currency": CURRENCY,
+    "description": nullable(STRING),
+    "subscription": nullable(ID),
+    "captured_at": nullable(TIME),
+    "external_order_num": nullable(STRING),
+    "metadata": METADATA,
+    "created_at": TIME,
+    "amount_refunded": INTEGER,
+    "locale": enum(params.LOCALES),
+    "session": nullable(ID),
+    "refunds": array(ref("Refund")),
+    "refund_requests": array(ref("RefundRequest")),
+}
+# `captures` only under X-KOMOJU-API-VERSION 2025-01-28 (domain/versions.py).
+CAPTURE_MADE = answer_object(
+    {"amount": INTEGER, "tax": INTEGER, "total": INTEGER, "currency": CURRENCY, "captured_at": TIME}
+)
 PAYMENT = answer_object(
     {
-        "id": ID,
-        "resource": const("payment"),
-        "status": enum(states.STATUSES),
-        "amount": INTEGER,
-        "tax": INTEGER,
-        "customer": nullable(ID),
-        "payment_deadline": nullable(TIME),
-        "payment_details": ref("PaymentDetails"),
-        "payment_method_fee": INTEGER,
-        "total": {**INTEGER, "description": "amount + tax + payment_method_fee"},
-        "currency": CURRENCY,
-        "description": nullable(STRING),
-        "subscription": nullable(ID),
-        "captured_at": nullable(TIME),
-        "external_order_num": nullable(STRING),
-        "metadata": METADATA,
-        "created_at": TIME,
-        "amount_refunded": INTEGER,
-        "locale": enum(params.LOCALES),
-        "session": nullable(ID),
-        "refunds": array(ref("Refund")),
-        "refund_requests": array(ref("RefundRequest")),
-    }
+        **_PAYMENT_FIELDS,
+        "captures": {**array(CAPTURE_MADE), "description": "API version 2025-01-28 only: what was captured"},
+    },
+    required=list(_PAYMENT_FIELDS),
 )
 TOKEN = answer_object(
     {"id": TOKEN_ID, "resource": const("token"), "created_at": TIME, "payment_details": ref("TokenDetails")}
@@ -1105,7 +1114,10 @@ def _operation(method: str, route: Route, operation: Operation, components: dict
     for status in operation.statuses:
         results[str(status)] = {
             "description": "OK" if status == 200 else "Accepted: the payment is pending",
-            "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+            "headers": {
+                "X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"},
+                versions.HEADER: {"$ref": f"#/components/headers/{versions.HEADER}"},
+            },
             "content": {JSON: {"schema": answer}},
         }
     for status in _error_statuses(method, operation, keys):
@@ -1116,7 +1128,11 @@ def _operation(method: str, route: Route, operation: Operation, components: dict
         "summary": operation.summary,
         "tags": [operation.tag],
         "security": [{key: []} for key in keys],
-        "parameters": [*_path_parameters(path), *copy.deepcopy(operation.query)],
+        "parameters": [
+            *_path_parameters(path),
+            *copy.deepcopy(operation.query),
+            {"$ref": "#/components/parameters/ApiVersion"},
+        ],
         "responses": results,
     }
     if operation.description:
@@ -1288,9 +1304,17 @@ def document(strict: bool = False) -> Schema:
                 },
             },
             "headers": {
-                "X-Request-Id": {"schema": STRING, "description": "the request's id (the client's own, if sent)"}
+                "X-Request-Id": {"schema": STRING, "description": "the request's id (the client's own, if sent)"},
+                versions.HEADER: {"schema": enum(versions.NAMES), "description": "the API version of the answer"},
             },
             "parameters": {
+                "ApiVersion": {
+                    "name": versions.HEADER,
+                    "in": "header",
+                    "schema": enum(versions.NAMES),
+                    "description": f"the API version to answer in; {versions.DEFAULT.name} when absent "
+                    "(an unknown one is 400 bad_request)",
+                },
                 "Idempotency": {
                     "name": "X-KOMOJU-IDEMPOTENCY",
                     "in": "header",

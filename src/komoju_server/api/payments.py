@@ -28,12 +28,13 @@ class PaymentList:
         number, per_page = page_params(query)
         filter_ = inputs.payment_filter(query)
         total, payments = await self._rt.payments.page(req.context.caller, filter_, number, per_page)
-        send(resp, envelope([p.to_api() for p in payments], total, number, per_page))
+        version = req.context.caller.api_version
+        send(resp, envelope([p.to_api(version) for p in payments], total, number, per_page))
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         new = inputs.new_payment(await requests.body(req), scenario(self._rt, req))
         created = await self._rt.payments.create(req.context.caller, new, base_url(self._rt, req))
-        send(resp, created.answer or created.payment.to_api(), created.status_code)
+        send(resp, created.answer or created.payment.to_api(req.context.caller.api_version), created.status_code)
 
 
 class PaymentItem:
@@ -41,12 +42,12 @@ class PaymentItem:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
-        send(resp, (await self._rt.payments.get(req.context.caller, payment_id)).to_api())
+        send(resp, (await self._rt.payments.get(req.context.caller, payment_id)).to_api(req.context.caller.api_version))
 
     async def on_patch(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
         change = inputs.payment_change(await requests.body(req), scenario(self._rt, req))
         updated = await self._rt.payments.update(req.context.caller, payment_id, change)
-        send(resp, updated.payment.to_api(), updated.status_code)
+        send(resp, updated.payment.to_api(req.context.caller.api_version), updated.status_code)
 
 
 class PaymentAction:
@@ -66,7 +67,7 @@ class PaymentAction:
             payment = await service.refund(caller, payment_id, inputs.refund(body))
         else:
             payment = await service.refund_request(caller, payment_id, inputs.refund_request(body))
-        send(resp, payment.to_api())
+        send(resp, payment.to_api(caller.api_version))
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:

@@ -38,7 +38,7 @@ class PaymentControl:
             payment = await sandbox.complete(caller, payment_id)
         else:
             payment = await sandbox.fail(caller, payment_id)
-        send(resp, payment.to_api())
+        send(resp, payment.to_api(caller.api_version))
 
 
 class ClockResource:

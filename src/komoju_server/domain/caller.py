@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from komoju_server.domain import versions
+
 Mode = Literal["test", "live"]
 KeyKind = Literal["secret", "publishable"]
 
@@ -21,6 +23,9 @@ class Caller:
     merchant_id: str
     mode: Mode
     key_kind: KeyKind
+    # The API version its answers are shaped by (the request's X-KOMOJU-API-VERSION). Callers
+    # made inside the server (the scheduler, recovery, pages) answer in the default one.
+    api_version: versions.ApiVersion = versions.DEFAULT
 
     @property
     def scope(self) -> tuple[str, str]:

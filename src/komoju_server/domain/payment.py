@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from komoju_server.domain import versions
 from komoju_server.domain.clock import TimeRange, iso
 
 
@@ -53,7 +54,22 @@ class Payment:
     def refundable_amount(self) -> int:
         return self.total - self.amount_refunded
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, version: versions.ApiVersion = versions.DEFAULT) -> dict[str, Any]:
+        """The payment as `version` answers it (events and webhooks: the default version)."""
+        answer = self._answer()
+        if version.captures:
+            answer["captures"] = self._captures()
+        return answer
+
+    def _captures(self) -> list[dict[str, Any]]:
+        """2025-01-28's `captures`: what was captured, once (there are no multiple captures);
+        after a partial capture amount, tax and total are already the captured ones."""
+        if self.captured_at is None:
+            return []
+        captured = {"amount": self.amount, "tax": self.tax, "total": self.total, "currency": self.currency}
+        return [{**captured, "captured_at": iso(self.captured_at)}]
+
+    def _answer(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "resource": "payment",

@@ -331,9 +331,11 @@ class Payments:
         if payment.payment_deadline is not None and states.allowed("expire", payment.status):
             # Unpaid past its deadline, it expires: the scheduler's reminder, one second after.
             unit.append(timers.set_(DEADLINE_TIMER, payment.id, *caller.scope, payment.payment_deadline + 1))
-        answer = payment.to_api()  # the event's data and the response are the same object
+        answer = payment.to_api(caller.api_version)
         if payment.status in EVENT_FOR_STATUS:
-            unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], answer, now, payment.webhooks)
+            # Events are shaped by the default version, whichever version the request asked for.
+            data = payment.to_api()
+            unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], data, now, payment.webhooks)
         if along is not None:
             unit += along.writes(payment)
         return unit, answer
@@ -445,7 +447,7 @@ class Payments:
             writes = self._apply(caller, kind, payment, request, result, now)
             unit = [table.update(payment, seen), intents.settle(key, intents.SUCCEEDED, _result_json(result)), *writes]
             try:
-                await self._store.run([*unit, *answers.writes_for(200, payment.to_api())])
+                await self._store.run([*unit, *answers.writes_for(200, payment.to_api(caller.api_version))])
             except Conflict as conflict:
                 if conflict.write.label == intents.SETTLE_LABEL:  # recovery recorded it first
                     return await self.get(caller, payment_id)
@@ -558,7 +560,7 @@ class Payments:
             now = at if at is not None else await self._clock.now(caller)
             extra = await decide(payment, now)
             unit = [table.update(payment, seen), *extra]
-            await self._store.run([*unit, *answers.writes_for(200, payment.to_api())])
+            await self._store.run([*unit, *answers.writes_for(200, payment.to_api(caller.api_version))])
             return payment
 
         return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))

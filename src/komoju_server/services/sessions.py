@@ -111,7 +111,7 @@ class Sessions:
         if session.payment_id is None:
             return None
         try:
-            return (await self._payments.get(caller, session.payment_id)).to_api()
+            return (await self._payments.get(caller, session.payment_id)).to_api(caller.api_version)
         except ApiError:  # erased by a sandbox reset meanwhile
             return None
 
@@ -194,7 +194,7 @@ class Sessions:
             made: list[Paid] = []
 
             def writes(payment: Payment) -> list[Write]:
-                answer = payment.to_api()
+                answer = payment.to_api(caller.api_version)
                 session.complete(payment.created_at, payment.id, customer.id if customer else None)
                 paid = Paid(session, answer, customer, model.next_url(session, answer))
                 made.append(paid)
