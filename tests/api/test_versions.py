@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.payment_support import TIME, card, created, konbini
+from tests.api.payment_support import ID, TIME, card, created, konbini
 
 HEADER = "X-KOMOJU-API-VERSION"
 V2024 = {HEADER: "2024-07-15"}
@@ -133,3 +133,65 @@ def test_an_idempotent_repeat_answers_what_was_first_answered(api):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert first.json()["captures"] == [capture_of(1000, 100)]
+
+
+# -- 2024-07-15 (the default): a partial capture keeps the authorized amount --------------------
+
+
+def released(payment_id: str, amount: int, at: str) -> dict[str, Any]:
+    return {
+        "id": ID,
+        "resource": "refund",
+        "amount": amount,
+        "currency": "JPY",
+        "payment": payment_id,
+        "description": None,
+        "created_at": at,
+        "chargeback": False,
+    }
+
+
+def test_before_2025_a_partial_capture_shows_the_released_rest_as_a_refund(merchant_api):
+    payment = created(merchant_api, card(), amount=1000, capture=False)
+    pid = payment["id"]
+    older = merchant_api.post(f"/payments/{pid}/capture", json={"amount": 600}).json()
+    at = older["captured_at"]
+    assert older == {
+        **payment,
+        "status": "captured",
+        "captured_at": TIME,
+        "amount": 1000,
+        "tax": 100,
+        "total": 1100,
+        "amount_refunded": 440,
+        "refunds": [released(pid, 440, at)],
+    }
+    newer = merchant_api.get(f"/payments/{pid}", headers=V2025).json()
+    assert (newer["amount"], newer["tax"], newer["total"], newer["amount_refunded"]) == (600, 60, 660, 0)
+    assert (newer["refunds"], newer["captures"]) == ([], [capture_of(600, 60)])
+    # The released rest is the same refund, under the same id, every time it is read.
+    assert merchant_api.get(f"/payments/{pid}", headers=V2024).json() == older
+    assert merchant_api.get(f"/payments/{pid}").json() == older
+
+
+def test_before_2025_refunds_after_a_partial_capture_add_up_to_the_authorized_total(merchant_api):
+    payment = created(merchant_api, card(), amount=1000, capture=False)
+    pid = payment["id"]
+    merchant_api.post(f"/payments/{pid}/capture", json={"amount": 600})
+    first = merchant_api.post(f"/payments/{pid}/refund", json={"amount": 100}).json()
+    assert (first["status"], first["total"], first["amount_refunded"]) == ("captured", 1100, 540)
+    assert [r["amount"] for r in first["refunds"]] == [440, 100]
+    rest = merchant_api.post(f"/payments/{pid}/refund", json={}).json()
+    assert (rest["status"], rest["total"], rest["amount_refunded"]) == ("refunded", 1100, 1100)
+    assert [r["amount"] for r in rest["refunds"]] == [440, 100, 560]
+    newer = merchant_api.get(f"/payments/{pid}", headers=V2025).json()
+    assert (newer["status"], newer["total"], newer["amount_refunded"]) == ("refunded", 660, 660)
+    assert [r["amount"] for r in newer["refunds"]] == [100, 560]
+
+
+def test_a_whole_capture_looks_the_same_in_both_versions_but_for_captures(api):
+    payment = created(api, card(), amount=1000, capture=False)
+    whole = api.post(f"/payments/{payment['id']}/capture", headers=V2025).json()
+    older = api.get(f"/payments/{payment['id']}", headers=V2024).json()
+    assert older == {name: value for name, value in whole.items() if name != "captures"}
+    assert (older["amount_refunded"], older["refunds"]) == (0, [])

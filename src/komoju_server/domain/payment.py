@@ -41,6 +41,9 @@ class Payment:
     webhooks: list[str] = field(default_factory=list)
     subscription: str | None = None
     session: str | None = None  # the session it was paid through (POST /sessions/:id/pay)
+    # After a partial capture: the authorized amount and tax, and the id its released rest is
+    # shown under as a refund (versions before 2025-01-28). amount and tax are the captured ones.
+    authorized: dict[str, Any] | None = None
     # Not answered: the processor's own id of the payment, and of each refund it made (by ours).
     reference: str | None = None
     refund_references: dict[str, str] = field(default_factory=dict)
@@ -57,9 +60,33 @@ class Payment:
     def to_api(self, version: versions.ApiVersion = versions.DEFAULT) -> dict[str, Any]:
         """The payment as `version` answers it (events and webhooks: the default version)."""
         answer = self._answer()
+        if version.partial_capture_as_refund and self.authorized is not None:
+            answer.update(self._released_as_refund(self.authorized))
         if version.captures:
             answer["captures"] = self._captures()
         return answer
+
+    def _released_as_refund(self, authorized: dict[str, Any]) -> dict[str, Any]:
+        """The payment as authorized, with what a partial capture released shown as a refund."""
+        total = authorized["amount"] + authorized["tax"] + self.payment_method_fee
+        released = total - self.total
+        refund = {
+            "id": authorized["refund_id"],
+            "resource": "refund",
+            "amount": released,
+            "currency": self.currency,
+            "payment": self.id,
+            "description": None,
+            "created_at": iso(self.captured_at),
+            "chargeback": False,
+        }
+        return {
+            "amount": authorized["amount"],
+            "tax": authorized["tax"],
+            "total": total,
+            "amount_refunded": self.amount_refunded + released,
+            "refunds": [refund, *self.refunds],
+        }
 
     def _captures(self) -> list[dict[str, Any]]:
         """2025-01-28's `captures`: what was captured, once (there are no multiple captures);

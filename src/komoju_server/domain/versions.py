@@ -26,11 +26,14 @@ class ApiVersion:
     # 2025-01-28: "partial captures are now represented using a new captures array on the
     # payment object" (KOMOJU's changelog). Earlier versions have no such member.
     captures: bool
+    # Before 2025-01-28 a partially captured payment kept its authorized amount and showed the
+    # released rest as a refund, counted in amount_refunded; 2025-01-28 stopped doing so.
+    partial_capture_as_refund: bool
 
 
 VERSIONS: tuple[ApiVersion, ...] = (
-    ApiVersion("2024-07-15", dt.date(2024, 7, 15), captures=False),
-    ApiVersion("2025-01-28", dt.date(2025, 1, 28), captures=True),
+    ApiVersion("2024-07-15", dt.date(2024, 7, 15), captures=False, partial_capture_as_refund=True),
+    ApiVersion("2025-01-28", dt.date(2025, 1, 28), captures=True, partial_capture_as_refund=False),
 )
 BY_NAME: dict[str, ApiVersion] = {version.name: version for version in VERSIONS}
 DEFAULT: ApiVersion = BY_NAME["2024-07-15"]

@@ -463,6 +463,8 @@ class Payments:
             return self._apply_refund(caller, payment, request, result, now)
         assert isinstance(result, PaymentResult)
         if kind == "capture" and request.get("tax") is not None and result.status == "captured":
+            # What was authorized is kept for the versions that show the released rest as a refund.
+            payment.authorized = {"amount": payment.amount, "tax": payment.tax, "refund_id": ids.new_id()}
             payment.amount, payment.tax = request["amount"], request["tax"]  # the rest was released
         if kind == "top_up":
             change = request.get("change") or {}
