@@ -195,7 +195,7 @@ def test_a_failing_test_reports_what_happened(tmp_path: Path):
     # An API call refused: the call, the status and KOMOJU's error envelope.
     assert (
         "KomojuError: POST /api/v1/payments answered 422: {'error': {'code': 'invalid_currency', "
-        "'message': 'The currency you requested is invalid.', 'param': 'currency'}}"
+        "'message': 'The currency you requested is invalid.', 'param': 'currency', 'details': "
     ) in out, out
 
 

@@ -37,6 +37,9 @@ VERSIONS: tuple[ApiVersion, ...] = (
 )
 BY_NAME: dict[str, ApiVersion] = {version.name: version for version in VERSIONS}
 DEFAULT: ApiVersion = BY_NAME["2024-07-15"]
+# The current reference's: what the dashboard shows people (a partial capture as what was
+# captured, refunds as the refunds made).
+LATEST: ApiVersion = VERSIONS[-1]
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 
 

@@ -17,7 +17,7 @@ import falcon
 import falcon.asgi
 
 from komoju_server.api import inputs
-from komoju_server.domain import states
+from komoju_server.domain import states, versions
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.money import CURRENCIES
@@ -120,7 +120,7 @@ async def show(
         section="payments",
         here=f"{PATH}/{payment.id}",
         payment=payment,
-        answer=payment.to_api(),
+        answer=payment.to_api(versions.LATEST),
         actions=available(payment, caller),
         moments=await timeline(page.rt, caller, payment.id),
         problem=problem,
