@@ -58,7 +58,7 @@ class Payment:
         return self.total - self.amount_refunded
 
     def to_api(self, version: versions.ApiVersion = versions.DEFAULT) -> dict[str, Any]:
-        """The payment as `version` answers it (events and webhooks: the default version)."""
+        """The payment as `version` answers it (events: versions.EVENTS)."""
         answer = self._answer()
         if version.partial_capture_as_refund and self.authorized is not None:
             answer.update(self._released_as_refund(self.authorized))

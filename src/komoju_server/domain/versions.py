@@ -11,6 +11,7 @@ answer as printed. README, "API versions", says what differs and what is not mod
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -40,6 +41,12 @@ DEFAULT: ApiVersion = BY_NAME["2024-07-15"]
 # The current reference's: what the dashboard shows people (a partial capture as what was
 # captured, refunds as the refunds made).
 LATEST: ApiVersion = VERSIONS[-1]
+# What an event's data holds: written once, when it happens, for every webhook endpoint and
+# every reader of /events, so in no request's version. The payment object of the API
+# document (no `captures`), with `refunds` holding only refunds made: a receiver that records
+# refunds from events (this server's upstream processor does) must never see a released
+# rest as one.
+EVENTS: ApiVersion = dataclasses.replace(LATEST, name="events", captures=False)
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import orjson
 
-from komoju_server.domain import clock
+from komoju_server.domain import clock, versions
 from komoju_server.domain.errors import ERRORS, ApiError
 from komoju_server.processors.base import (
     STATUSES,
@@ -144,7 +144,14 @@ class KomojuProcessor:
             limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY),
             transport=transport,
             follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "komoju-server"},
+            # Pinned, whatever the key's own version upstream: in 2025-01-28 a partial capture
+            # answers the captured amounts and `refunds` only holds refunds made, as recorded
+            # here (earlier versions show the released rest as a refund).
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "komoju-server",
+                versions.HEADER: versions.LATEST.name,
+            },
         )
 
     def __repr__(self) -> str:  # never the key

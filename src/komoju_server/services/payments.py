@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 
-from komoju_server.domain import clock, ids, money, params, states
+from komoju_server.domain import clock, ids, money, params, states, versions
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError, invalid, not_one_of, over_limit
 from komoju_server.domain.payment import Payment, PaymentFilter
@@ -333,8 +333,7 @@ class Payments:
             unit.append(timers.set_(DEADLINE_TIMER, payment.id, *caller.scope, payment.payment_deadline + 1))
         answer = payment.to_api(caller.api_version)
         if payment.status in EVENT_FOR_STATUS:
-            # Events are shaped by the default version, whichever version the request asked for.
-            data = payment.to_api()
+            data = payment.to_api(versions.EVENTS)  # whichever version the request asked for
             unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], data, now, payment.webhooks)
         if along is not None:
             unit += along.writes(payment)
@@ -568,7 +567,7 @@ class Payments:
         return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
 
     def _event(self, caller: Caller, event_type: str, payment: Payment, now: int) -> list[Write]:
-        return self._events.record(caller, event_type, payment.to_api(), now, payment.webhooks)
+        return self._events.record(caller, event_type, payment.to_api(versions.EVENTS), now, payment.webhooks)
 
     async def update(self, caller: Caller, payment_id: str, change: inputs.PaymentChange) -> Created:
         if change.top_up is not None:
