@@ -84,6 +84,76 @@ def _redirect(type_: str, bad: tuple[str, Any], currency: str = "JPY", **details
     )
 
 
+def _card(type_: str, currency: str, required: tuple[str, ...] = ("number", "month", "year"), **extra: Any) -> Case:
+    return Case(
+        details={
+            "type": type_,
+            "email": EMAIL,
+            "number": "4111111111111111",
+            "month": "01",
+            "year": "2025",
+            "verification_value": "123",
+            **extra,
+        },
+        shows={"type": type_, "email": EMAIL, "brand": "visa", "last_four_digits": "1111", "month": 1, "year": 2025},
+        bad=("number", "4111111111111112"),
+        path="refund",
+        required=required,
+        currency=currency,
+        deadline=("jst", 7),
+    )
+
+
+BAD_EMAIL = ("email", "not-an-email")
+BAD_RETURN_URL = ("return_url", "example.com/back")
+ADDRESS = {"billing_address_name": "山田太郎", "shipping_address_zip": "180-0004", "shipping_address_country": "JP"}
+# The types of KOMOJU's current reference (and `linepay`), redirect methods: type -> (currency, bad field)
+NEWER_REDIRECTS: dict[str, tuple[str, tuple[str, Any]]] = {
+    "paypay": ("JPY", BAD_EMAIL),
+    "rakutenpay": ("JPY", BAD_RETURN_URL),
+    "aupay": ("JPY", BAD_EMAIL),
+    "linepay": ("JPY", BAD_RETURN_URL),
+    "epospay": ("JPY", BAD_EMAIL),
+    "komoju_pay": ("JPY", BAD_EMAIL),
+    "docomo": ("JPY", ("billing_address_name", "x" * 256)),
+    "au": ("JPY", BAD_EMAIL),
+    "softbank": ("JPY", BAD_EMAIL),
+    "kakaopay": ("KRW", BAD_EMAIL),
+    "naverpay": ("KRW", BAD_RETURN_URL),
+    "payco": ("KRW", BAD_EMAIL),
+    "alipay": ("CNY", BAD_EMAIL),
+    "alipay_hk": ("HKD", BAD_EMAIL),
+    "wechatpay": ("CNY", BAD_RETURN_URL),
+    "unionpay": ("USD", BAD_EMAIL),
+    "dana": ("IDR", BAD_EMAIL),
+    "ovo": ("IDR", BAD_EMAIL),
+    "doku_wallet": ("IDR", BAD_EMAIL),
+    "gcash": ("PHP", BAD_EMAIL),
+    "dragonpay": ("PHP", BAD_EMAIL),
+    "grabpayotp": ("SGD", BAD_EMAIL),
+    "tng": ("MYR", BAD_EMAIL),
+    "fpx": ("MYR", BAD_EMAIL),
+    "enets": ("SGD", BAD_EMAIL),
+    "truemoney": ("THB", BAD_EMAIL),
+    "ideal": ("EUR", BAD_RETURN_URL),
+    "bancontact": ("EUR", BAD_EMAIL),
+    "eps": ("EUR", BAD_EMAIL),
+    "giropay": ("EUR", BAD_EMAIL),
+    "sofortbanking": ("CHF", BAD_EMAIL),
+    "mybank": ("EUR", BAD_EMAIL),
+    "paysera": ("EUR", BAD_EMAIL),
+    "payu": ("PLN", BAD_EMAIL),
+    "blik": ("PLN", BAD_EMAIL),
+    "przelewy24": ("PLN", BAD_EMAIL),
+    "multibanco": ("EUR", BAD_EMAIL),
+    "sepa_transfer": ("EUR", BAD_EMAIL),
+    "narvesen": ("EUR", BAD_EMAIL),
+    "perlas": ("EUR", BAD_EMAIL),
+    "paypost": ("EUR", BAD_EMAIL),
+    "poli": ("AUD", BAD_EMAIL),
+}
+
+
 METHODS: dict[str, Case] = {
     "credit_card": Case(
         details={
@@ -264,6 +334,33 @@ METHODS: dict[str, Case] = {
         required=("provider",),
         status="authorized",
     ),
+    **{
+        type_: _redirect(type_, bad, currency, **(ADDRESS if type_ in ("docomo", "au", "softbank") else {}))
+        for type_, (currency, bad) in NEWER_REDIRECTS.items()
+    },
+    "credit_card_korea": _card(
+        "credit_card_korea",
+        "KRW",
+        required=("number", "month", "year", "first_two_digits_of_pin"),
+        first_two_digits_of_pin="12",
+    ),
+    "credit_card_brazil": _card(
+        "credit_card_brazil",
+        "BRL",
+        required=("email", "number", "month", "year", "name", "cpf_or_cnpj"),
+        name="Joao Silva",
+        cpf_or_cnpj="29259995060",
+        customer_ip="127.0.0.1",
+    ),
+    "pix": Case(
+        details={"type": "pix", "name": "Joao Silva", "email": EMAIL, "cpf": "29259995060"},
+        shows={"type": "pix", "email": EMAIL, "redirect_url": REDIRECT},
+        bad=("cpf", "2925999506"),
+        path="cancel",
+        required=("name", "email", "cpf"),
+        currency="BRL",
+        status="authorized",
+    ),
 }
 
 MISSING = [(t, f) for t, case in METHODS.items() for f in case.required or ("type",)]
@@ -294,7 +391,7 @@ def create(api, type_: str, **overrides: Any):
 
 def test_the_table_covers_every_method_of_the_catalogue():
     assert sorted(METHODS) == sorted(TYPES)
-    assert len(METHODS) == 23
+    assert len(METHODS) == 68
 
 
 @pytest.mark.parametrize("type_", list(METHODS))
@@ -507,10 +604,172 @@ def test_urls_handed_out_follow_the_host_the_request_came_to(api):
 
 @pytest.mark.parametrize(
     ("type_", "currency"),
-    [("konbini", "USD"), ("pay_easy", "EUR"), ("credit_card", "GBP"), ("mobile", "JPY"), ("toss", "USD")]
-    + [("happy_money", "JPY"), ("paysafe_cash", "KRW"), ("zgold", "EUR"), ("line_pay", "KRW")],
+    [("konbini", "USD"), ("pay_easy", "EUR"), ("credit_card_korea", "JPY"), ("mobile", "JPY"), ("toss", "USD")]
+    + [("happy_money", "JPY"), ("paysafe_cash", "KRW"), ("zgold", "EUR"), ("line_pay", "KRW")]
+    + [("paypay", "USD"), ("ideal", "JPY"), ("blik", "EUR"), ("pix", "USD"), ("alipay_hk", "CNY")],
 )
 def test_a_currency_the_method_does_not_take_is_invalid_currency(api, type_, currency):
     response = pay(api, METHODS[type_].details, currency=currency)
     assert response.status_code == 422
     assert response.json() == error("invalid_currency", "currency")
+
+
+# -- every method, paid and then refunded or refund-requested --------------------------------
+
+# Written out, not read from the catalogue: methods paid in cash or by transfer, and the vouchers
+# and prepaid cards, are refunded by a refund request (a bank transfer KOMOJU makes by hand).
+REFUNDED_BY_REQUEST = {
+    *("konbini", "bank_transfer", "pay_easy", "web_money", "net_cash", "bit_cash", "nanaco"),
+    *("steam_prepaid_card", "mobile", "happy_money", "culture_voucher", "cvs", "dospara", "zgold"),
+    *("paysafe_cash", "nexus_transfer", "dragonpay", "multibanco", "sepa_transfer", "narvesen"),
+    *("perlas", "paypost"),
+}
+# Carrier billing is cancelled whole: no partial refunds.
+WHOLE_REFUNDS_ONLY = {"japan_mobile", "docomo", "au", "softbank"}
+
+
+def _refund(payment: dict[str, Any], amount: int, description: str | None) -> dict[str, Any]:
+    return {
+        "id": ID,
+        "resource": "refund",
+        "amount": amount,
+        "currency": payment["currency"],
+        "payment": payment["id"],
+        "description": description,
+        "created_at": TIME,
+        "chargeback": False,
+    }
+
+
+@pytest.mark.parametrize("type_", list(METHODS))
+def test_every_method_is_paid_then_refunded_or_refund_requested(api, type_):
+    payment = create(api, type_).json()
+    if payment["status"] == "authorized":  # the customer finishes away from the API
+        done = api.post(f"/sandbox/payments/{payment['id']}/complete")
+        assert done.status_code == 200, done.text
+        assert done.json() == {**payment, "status": "captured", "captured_at": TIME}
+        payment = done.json()
+    assert payment["status"] == "captured"
+    path = f"/payments/{payment['id']}"
+    if type_ in REFUNDED_BY_REQUEST:
+        refused = api.post(f"{path}/refund", json={})
+        assert refused.status_code == 422
+        assert refused.json() == error("not_refundable")
+        asked = api.post(f"{path}/refund_request", json=REFUND_REQUEST)
+        assert asked.status_code == 200, asked.text
+        final = {
+            **payment,
+            "refund_requests": [
+                {
+                    "id": ID,
+                    "resource": "refund_request",
+                    "payment": payment["id"],
+                    "amount": 1100,
+                    "currency": payment["currency"],
+                    "status": "pending",
+                    **REFUND_REQUEST,
+                    "description": None,
+                    "created_at": TIME,
+                }
+            ],
+        }
+        assert asked.json() == final
+    elif type_ in WHOLE_REFUNDS_ONLY:
+        part = api.post(f"{path}/refund", json={"amount": 100})
+        assert part.status_code == 422
+        assert part.json() == error("not_refundable", "amount")
+        whole = api.post(f"{path}/refund", json={"amount": 1100, "description": "all of it"})
+        assert whole.status_code == 200, whole.text
+        final = {
+            **payment,
+            "status": "refunded",
+            "amount_refunded": 1100,
+            "refunds": [_refund(payment, 1100, "all of it")],
+        }
+        assert whole.json() == final
+    else:
+        part = api.post(f"{path}/refund", json={"amount": 100, "description": "one item"})
+        assert part.status_code == 200, part.text
+        first = _refund(payment, 100, "one item")
+        assert part.json() == {**payment, "amount_refunded": 100, "refunds": [first]}
+        rest = api.post(f"{path}/refund", json={})
+        assert rest.status_code == 200, rest.text
+        final = {
+            **payment,
+            "status": "refunded",
+            "amount_refunded": 1100,
+            "refunds": [first, _refund(payment, 1000, None)],
+        }
+        assert rest.json() == final
+    assert api.get(path).json() == final
+
+
+# -- deadlines of redirect payments and short prepaid payments -----------------------------
+
+HOUR = 3600
+DAY = 24 * HOUR
+# Redirect methods whose reference is paid later in cash or by transfer wait a week; the others a day.
+WEEK_LONG_REDIRECTS = {
+    *("cvs", "paysafe_cash", "nexus_transfer", "dragonpay", "multibanco", "sepa_transfer"),
+    *("narvesen", "perlas", "paypost"),
+}
+
+
+def _statuses(client, ids: dict[str, str]) -> dict[str, str]:
+    return {type_: client.get(f"/payments/{pid}").json()["status"] for type_, pid in ids.items()}
+
+
+def test_unfinished_redirect_payments_expire_though_they_answer_no_deadline(merchant_api):
+    redirects = [t for t, case in METHODS.items() if case.path == "cancel" and "instructions_url" not in case.shows]
+    assert len(redirects) == 54
+    ids: dict[str, str] = {}
+    for type_ in redirects:
+        made = create(merchant_api, type_)
+        assert made.status_code == 200, made.text
+        assert (made.json()["status"], made.json()["payment_deadline"]) == ("authorized", None)
+        ids[type_] = made.json()["id"]
+    # (a minute either side of the deadline: the test clock runs on with real time meanwhile)
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": DAY - 60}).status_code == 200
+    assert set(_statuses(merchant_api, ids).values()) == {"authorized"}
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": 120}).status_code == 200
+    day_later = _statuses(merchant_api, ids)
+    assert {t for t, status in day_later.items() if status == "expired"} == set(redirects) - WEEK_LONG_REDIRECTS
+    assert {t for t, status in day_later.items() if status == "authorized"} == WEEK_LONG_REDIRECTS
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": 6 * DAY}).status_code == 200
+    assert set(_statuses(merchant_api, ids).values()) == {"expired"}
+    expired = merchant_api.get("/payments/" + ids["paypay"]).json()
+    assert expired["payment_deadline"] is None
+    events = merchant_api.get("/events", params={"per_page": 100}).json()["data"]
+    expiries = {e["data"]["id"] for e in events if e["type"] == "payment.expired"}
+    assert expiries == set(ids.values())
+    paid_late = merchant_api.post(f"/sandbox/payments/{ids['paypay']}/complete")
+    assert paid_late.status_code == 422
+    assert paid_late.json() == error("not_capturable")
+
+
+def test_a_redirect_payment_finished_in_time_does_not_expire(merchant_api):
+    payment = create(merchant_api, "rakutenpay").json()
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": 23 * HOUR}).status_code == 200
+    done = merchant_api.post(f"/sandbox/payments/{payment['id']}/complete")
+    assert done.json() == {**payment, "status": "captured", "captured_at": TIME}
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": 2 * DAY}).status_code == 200
+    assert merchant_api.get(f"/payments/{payment['id']}").json() == done.json()
+
+
+@pytest.mark.parametrize("type_", ["web_money", "steam_prepaid_card", "net_cash", "nanaco"])
+def test_a_short_prepaid_payment_expires_after_a_week(merchant_api, type_):
+    pending = pay(merchant_api, {"type": type_, "prepaid_number": "1111111111111111"}, amount=3000)
+    assert pending.status_code == 202, pending.text
+    got = pending.json()
+    assert (got["status"], got["payment_deadline"]) == ("pending", days_later(got["created_at"], 7))
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": 7 * DAY - 60}).status_code == 200
+    assert merchant_api.get(f"/payments/{got['id']}").json() == got
+    assert merchant_api.post("/sandbox/clock/advance", json={"seconds": 120}).status_code == 200
+    assert merchant_api.get(f"/payments/{got['id']}").json() == {**got, "status": "expired"}
+    events = merchant_api.get("/events").json()["data"]
+    assert [e["type"] for e in events if e["data"]["id"] == got["id"]] == [
+        "payment.expired"
+    ]  # a pending one has no event before
+    late = merchant_api.patch(f"/payments/{got['id']}", json={"payment_details": {"prepaid_number": "1" * 16}})
+    assert late.status_code == 422
+    assert late.json() == error("invalid_parameter", "payment_details")

@@ -14,6 +14,7 @@ from tests.api.payment_support import (
     card,
     count,
     created,
+    days_later,
     end_of_jst_day,
     error,
     fmt,
@@ -27,7 +28,12 @@ from tests.api.payment_support import (
 ALLOWED_TYPES = (
     "credit_card, konbini, bank_transfer, pay_easy, web_money, net_cash, bit_cash, nanaco, steam_prepaid_card, "
     "japan_mobile, mobile, line_pay, merpay, paidy, happy_money, culture_voucher, toss, cvs, dospara, zgold, "
-    "paysafe_cash, paysafe_card, nexus_transfer"
+    "paysafe_cash, paysafe_card, nexus_transfer, "
+    "paypay, rakutenpay, aupay, linepay, epospay, komoju_pay, docomo, au, softbank, credit_card_korea, "
+    "kakaopay, naverpay, payco, alipay, alipay_hk, wechatpay, unionpay, dana, ovo, doku_wallet, gcash, "
+    "dragonpay, grabpayotp, tng, fpx, enets, truemoney, ideal, bancontact, eps, giropay, sofortbanking, "
+    "mybank, paysera, payu, blik, przelewy24, multibanco, sepa_transfer, narvesen, perlas, paypost, "
+    "poli, credit_card_brazil, pix"
 )
 
 
@@ -569,7 +575,8 @@ def test_a_short_prepaid_payment_waits_for_another_card(api):
     pending = response.json()
     assert pending["status"] == "pending"
     assert pending["captured_at"] is None
-    assert (pending["total"], pending["payment_deadline"]) == (3300, None)
+    # left short, it waits a week for another card (days_later: exactly 7 days on)
+    assert (pending["total"], pending["payment_deadline"]) == (3300, days_later(pending["created_at"], 7))
     assert pending["payment_details"] == {
         "type": "web_money",
         "email": None,

@@ -33,6 +33,18 @@ JPY_1000_TYPES = [
     "paysafe_cash",
     "paysafe_card",
     "nexus_transfer",
+    "paypay",
+    "rakutenpay",
+    "aupay",
+    "linepay",
+    "epospay",
+    "komoju_pay",
+    "docomo",
+    "au",
+    "softbank",
+    "alipay",
+    "wechatpay",
+    "unionpay",
 ]
 BRANDS = ["american_express", "diners_club", "jcb", "master", "visa"]
 UNPROCESSABLE = "unprocessable_entity"
@@ -195,7 +207,9 @@ def test_a_form_encoded_session_is_the_same_as_json(merchant_api):
 
 def test_the_methods_offered_take_the_currency_and_the_amount(merchant_api):
     usd = made(merchant_api, amount=500, currency="USD")
-    assert [m["type"] for m in usd["payment_methods"]] == ["credit_card", "zgold", "paysafe_cash", "paysafe_card"]
+    assert [m["type"] for m in usd["payment_methods"]] == [
+        *("credit_card", "zgold", "paysafe_cash", "paysafe_card", "alipay", "wechatpay", "unionpay")
+    ]
     assert usd["payment_methods"][0] == method_entry("credit_card", 500, "USD")
     big = made(merchant_api, amount=500_000)  # past konbini (300,000), Pay-easy, prepaid, Merpay...
     assert "konbini" not in [m["type"] for m in big["payment_methods"]]
@@ -222,7 +236,7 @@ def test_customer_sessions_offer_cards_and_need_no_amount(merchant_api):
         ({"amount": -5}, error("invalid_parameter", "amount")),
         ({"amount": "ten"}, error("invalid_parameter", "amount")),
         ({"currency": None}, error("missing_parameter", "currency")),
-        ({"currency": "GBP"}, error("invalid_currency", "currency")),
+        ({"currency": "ZAR"}, error("invalid_currency", "currency")),
         ({"mode": "subscription"}, error("invalid_parameter", "mode")),
         ({"return_url": "not a url"}, error("invalid_parameter", "return_url")),
         ({"default_locale": "fr"}, error("invalid_parameter", "default_locale")),
@@ -259,7 +273,10 @@ def test_payment_types_must_be_methods_the_session_can_take(merchant_api):
     assert wrong_currency.json() == error(
         "invalid_payment_type",
         "payment_types",
-        message="Payment method was invalid. konbini is not one of credit_card, zgold, paysafe_cash, paysafe_card.",
+        message=(
+            "Payment method was invalid. konbini is not one of "
+            "credit_card, zgold, paysafe_cash, paysafe_card, alipay, wechatpay, unionpay."
+        ),
     )
     not_a_customer_method = new_session(merchant_api, mode="customer", payment_types=["konbini"])
     assert not_a_customer_method.json() == error(
@@ -573,14 +590,22 @@ def test_payment_methods_lists_each_method_and_currency(server, merchant):
     }
     assert by_key[("credit_card", "USD")]["subtypes"] == BRANDS
     assert "subtypes" not in by_key[("line_pay", "JPY")]
+    # cards take all twenty currencies of KOMOJU's reference
     assert sorted({m["currency"] for m in methods if m["type_slug"] == "credit_card"}) == [
-        "EUR",
-        "JPY",
-        "KRW",
-        "TWD",
-        "USD",
+        *("AUD", "BRL", "CAD", "CHF", "CNY", "EUR", "GBP", "HKD", "IDR", "JPY"),
+        *("KRW", "MYR", "NZD", "PHP", "PLN", "SGD", "THB", "TWD", "USD", "VND"),
     ]
-    assert len({m["type_slug"] for m in methods}) == 23
+    assert by_key[("paypay", "JPY")] == {
+        "type_slug": "paypay",
+        "name_en": "PayPay",
+        "name_ja": "PayPay",
+        "name_ko": "PayPay",
+        "currency": "JPY",
+        "payment_method_fee": 0,
+        "min_amount": 1,
+        "max_amount": 500_000,
+    }
+    assert len({m["type_slug"] for m in methods}) == 68
 
 
 # -- browsers (CORS) ----------------------------------------------------------------------------

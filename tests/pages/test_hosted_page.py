@@ -65,6 +65,42 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "paysafe_cash": ("EUR", {}),
     "paysafe_card": ("EUR", {}),
     "nexus_transfer": ("JPY", {"provider": "bank-a"}),
+    **{
+        type_: (currency, {})
+        for currency, types in {
+            "JPY": ("paypay", "rakutenpay", "aupay", "linepay", "epospay", "komoju_pay", "docomo", "au", "softbank"),
+            "KRW": ("kakaopay", "naverpay", "payco"),
+            "CNY": ("alipay", "wechatpay", "unionpay"),
+            "HKD": ("alipay_hk",),
+            "IDR": ("dana", "ovo", "doku_wallet"),
+            "PHP": ("gcash", "dragonpay"),
+            "MYR": ("grabpayotp", "tng", "fpx"),
+            "SGD": ("enets",),
+            "THB": ("truemoney",),
+            "EUR": ("ideal", "bancontact", "eps", "giropay", "sofortbanking", "mybank", "paysera", "przelewy24"),
+            "PLN": ("payu", "blik"),
+            "AUD": ("poli",),
+        }.items()
+        for type_ in types
+    },
+    **{type_: ("EUR", {"email": "a@example.com"}) for type_ in ("multibanco", "sepa_transfer", "narvesen")},
+    **{type_: ("EUR", {"email": "a@example.com"}) for type_ in ("perlas", "paypost")},
+    "credit_card_korea": (
+        "KRW",
+        {"number": "4111111111111111", "month": "12", "year": "2030", "first_two_digits_of_pin": "12"},
+    ),
+    "credit_card_brazil": (
+        "BRL",
+        {
+            "email": "a@example.com",
+            "number": "4111111111111111",
+            "month": "12",
+            "year": "2030",
+            "name": "Joao Silva",
+            "cpf_or_cnpj": "29259995060",
+        },
+    ),
+    "pix": ("BRL", {"name": "Joao Silva", "email": "a@example.com", "cpf": "29259995060"}),
 }
 
 

@@ -429,6 +429,7 @@ def test_every_redirect_method_has_an_offsite_page(shop: httpx.Client, browser: 
         "toss": {"birthday": "900101"},
         "cvs": {"email": "taro@example.jp"},
         "nexus_transfer": {"provider": "nexus"},
+        "pix": {"name": "Joao Silva", "email": "taro@example.jp", "cpf": "29259995060"},
     }
     for method in METHODS:
         if method.family is not Family.REDIRECT:

@@ -14,8 +14,30 @@ from typing import Any
 from komoju_server.domain.errors import ApiError, Details, invalid, not_one_of, out_of_range
 
 # ISO 4217 code -> digits after the decimal point of the major unit (for display only:
-# amounts in the API are already in the minor unit).
-CURRENCIES: dict[str, int] = {"JPY": 0, "KRW": 0, "USD": 2, "EUR": 2, "TWD": 2}
+# amounts in the API are already in the minor unit). The twenty currencies of KOMOJU's
+# current API reference (its `Currency` enum), with ISO 4217's minor units.
+CURRENCIES: dict[str, int] = {
+    "JPY": 0,
+    "USD": 2,
+    "EUR": 2,
+    "TWD": 2,
+    "KRW": 0,
+    "PLN": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "SGD": 2,
+    "NZD": 2,
+    "AUD": 2,
+    "IDR": 2,
+    "MYR": 2,
+    "PHP": 2,
+    "THB": 2,
+    "CNY": 2,
+    "BRL": 2,
+    "CHF": 2,
+    "CAD": 2,
+    "VND": 0,
+}
 MAX_AMOUNT = 9_999_999
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 TAX_RATE_PERCENT = 10  # Japan's standard consumption tax rate

@@ -26,6 +26,7 @@ class Payment:
     payment_method_fee: int = 0
     customer: str | None = None
     payment_deadline: int | None = None
+    deadline_shown: bool = True  # False: it lapses at payment_deadline, but answers null
     description: str | None = None
     captured_at: int | None = None
     external_order_num: str | None = None
@@ -104,7 +105,7 @@ class Payment:
             "amount": self.amount,
             "tax": self.tax,
             "customer": self.customer,
-            "payment_deadline": iso(self.payment_deadline),
+            "payment_deadline": iso(self.payment_deadline) if self.deadline_shown else None,
             "payment_details": self.details,
             "payment_method_fee": self.payment_method_fee,
             "total": self.total,

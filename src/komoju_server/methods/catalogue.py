@@ -1,13 +1,15 @@
-"""The 23 payment methods of the API document, declared as data.
+"""Every payment method, declared as data: the 23 of the API document, then the types of
+KOMOJU's current API reference (its `payment_details` discriminator) that the document lacks.
 
-Field lists, response fields and token fields follow the document's examples and
-KOMOJU's 2019 schema; limits and flows that neither states are decisions recorded in the
-README ("Payment methods").
+Field lists, response fields and token fields follow the document's examples, KOMOJU's 2019
+schema and its current reference; limits, flows and deadlines that none states are decisions
+recorded in the README ("Payment methods").
 """
 
 from __future__ import annotations
 
 from komoju_server.domain import rules as r
+from komoju_server.domain.money import CURRENCIES
 from komoju_server.methods.method import Deadline, Family, Field, Method
 
 MAX = 9_999_999
@@ -45,15 +47,160 @@ def _prepaid(type_: str, length: tuple[int, int], continuable: bool, deadline: D
     )
 
 
+# An unfinished redirect payment lapses (KOMOJU does not publish when): a wallet or bank
+# redirect after a day, a cash or transfer reference after a week. The payment answers
+# `payment_deadline: null` all the while, as the document's redirect examples print.
+REDIRECT_DEADLINE = Deadline(1, end_of_day=False, shown=False)
+CASH_REDIRECT_DEADLINE = Deadline(7, end_of_day=False, shown=False)
+# A continuable prepaid payment left short waits a week for another card.
+SHORT_PREPAID_DEADLINE = Deadline(7, end_of_day=False, only_when_short=True)
+
+
 def _redirect(
     type_: str,
     limits: dict[str, tuple[int, int]],
     *fields: Field,
     refundable: bool,
     shows: tuple[str, ...] = _redirect_shows,
+    partial_refunds: bool = True,
+    deadline: Deadline = REDIRECT_DEADLINE,
 ) -> Method:
-    return Method(type=type_, family=Family.REDIRECT, fields=fields, limits=limits, shows=shows, refundable=refundable)
+    return Method(
+        type=type_,
+        family=Family.REDIRECT,
+        fields=fields,
+        limits=limits,
+        shows=shows,
+        refundable=refundable,
+        partial_refunds=partial_refunds,
+        deadline=deadline,
+    )
 
+
+def _each(*currencies: str, most: int = MAX) -> dict[str, tuple[int, int]]:
+    return {code: (1, most) for code in currencies}
+
+
+_address = tuple(
+    Field(f"{kind}_address_{part}", r.text())
+    for kind in ("shipping", "billing")
+    for part in ("name", "line1", "line2", "city", "state", "zip", "country")
+)
+_card_shows = ("type", "email", "brand", "last_four_digits", "month", "year")
+_card_number = (
+    Field("number", r.card_number, required=True, secret=True),
+    Field("month", r.integer(1, 12), required=True),
+    Field("year", r.card_year, required=True),
+    Field("verification_value", r.verification_value, secret=True),
+)
+_CARD_AUTHORIZATION = Deadline(7, end_of_day=True)  # how long an authorization can wait for capture
+
+
+def _wallet(type_: str, limits: dict[str, tuple[int, int]], *fields: Field, partial_refunds: bool = True) -> Method:
+    """A wallet, bank or card-scheme redirect: refunded directly, lapses after a day unfinished."""
+    return _redirect(type_, limits, _email, _return_url, *fields, refundable=True, partial_refunds=partial_refunds)
+
+
+def _cash_reference(type_: str, limits: dict[str, tuple[int, int]]) -> Method:
+    """A reference paid later in cash or by transfer: refunded by refund request, lapses after a week."""
+    return _redirect(type_, limits, _email, _return_url, refundable=False, deadline=CASH_REDIRECT_DEADLINE)
+
+
+# The types of KOMOJU's current reference that the document lacks, plus `linepay`, the slug
+# KOMOJU's hosted pages use today for the document's `line_pay` (both are taken).
+NEWER_METHODS: tuple[Method, ...] = (
+    # -- Japan ---------------------------------------------------------------------------------
+    _wallet(
+        "paypay", _each("JPY", most=500_000), Field("user_authorization_id", r.text()), Field("scanned_code", r.text())
+    ),
+    _wallet("rakutenpay", _each("JPY", most=500_000)),
+    _wallet("aupay", _each("JPY", most=300_000)),
+    _wallet("linepay", JPY),
+    _wallet("epospay", _each("JPY", most=500_000)),
+    _wallet("komoju_pay", JPY),
+    # carrier billing by carrier (the document's japan_mobile takes the carrier as `brand`)
+    _wallet("docomo", _each("JPY", most=100_000), *_address, partial_refunds=False),
+    _wallet("au", _each("JPY", most=100_000), *_address, partial_refunds=False),
+    _wallet("softbank", _each("JPY", most=100_000), *_address, partial_refunds=False),
+    # -- Korea ---------------------------------------------------------------------------------
+    Method(
+        type="credit_card_korea",
+        family=Family.CARD,
+        fields=(
+            _email,
+            *_card_number,
+            Field("first_two_digits_of_pin", r.digits(2, 2), required=True, secret=True),
+            *_address,
+        ),
+        limits=KRW,
+        shows=_card_shows,
+        refundable=True,
+        deadline=_CARD_AUTHORIZATION,
+    ),
+    _wallet("kakaopay", KRW),
+    _wallet("naverpay", KRW),
+    _wallet("payco", KRW),
+    # -- China and Hong Kong -------------------------------------------------------------------
+    _wallet("alipay", _each("JPY", "USD", "EUR", "GBP", "HKD", "SGD", "AUD", "NZD", "CAD", "CHF", "CNY")),
+    _wallet("alipay_hk", _each("HKD")),
+    _wallet("wechatpay", _each("JPY", "CNY", "HKD", "USD", "EUR")),
+    _wallet("unionpay", _each("JPY", "CNY", "USD")),
+    # -- South-East Asia -----------------------------------------------------------------------
+    _wallet("dana", _each("IDR")),
+    _wallet("ovo", _each("IDR")),
+    _wallet("doku_wallet", _each("IDR")),
+    _wallet("gcash", _each("PHP")),
+    _cash_reference("dragonpay", _each("PHP")),
+    _wallet("grabpayotp", _each("SGD", "MYR")),
+    _wallet("tng", _each("MYR")),
+    _wallet("fpx", _each("MYR")),
+    _wallet("enets", _each("SGD")),
+    _wallet("truemoney", _each("THB")),
+    # -- Europe --------------------------------------------------------------------------------
+    _wallet("ideal", _each("EUR")),
+    _wallet("bancontact", _each("EUR")),
+    _wallet("eps", _each("EUR")),
+    _wallet("giropay", _each("EUR")),
+    _wallet("sofortbanking", _each("EUR", "CHF", "GBP", "PLN")),
+    _wallet("mybank", _each("EUR")),
+    _wallet("paysera", _each("EUR")),
+    _wallet("payu", _each("PLN")),
+    _wallet("blik", _each("PLN")),
+    _wallet("przelewy24", _each("PLN", "EUR")),
+    _cash_reference("multibanco", _each("EUR")),
+    _cash_reference("sepa_transfer", _each("EUR")),
+    _cash_reference("narvesen", _each("EUR")),
+    _cash_reference("perlas", _each("EUR")),
+    _cash_reference("paypost", _each("EUR")),
+    # -- Oceania -------------------------------------------------------------------------------
+    _wallet("poli", _each("AUD", "NZD")),
+    # -- Brazil --------------------------------------------------------------------------------
+    Method(
+        type="credit_card_brazil",
+        family=Family.CARD,
+        fields=(
+            _email_required,
+            *_card_number,
+            Field("name", r.text(), required=True),
+            Field("cpf_or_cnpj", r.digits(11, 14), required=True),
+            Field("customer_ip", r.text(45)),
+        ),
+        limits=_each("BRL"),
+        shows=_card_shows,
+        refundable=True,
+        deadline=_CARD_AUTHORIZATION,
+    ),
+    _redirect(
+        "pix",
+        _each("BRL"),
+        Field("name", r.text(), required=True),
+        _email_required,
+        Field("cpf", r.digits(11, 11), required=True),
+        Field("customer_ip", r.text(45)),
+        _return_url,
+        refundable=True,
+    ),
+)
 
 METHODS: tuple[Method, ...] = (
     Method(
@@ -69,10 +216,10 @@ METHODS: tuple[Method, ...] = (
             Field("given_name", r.text()),
             Field("family_name", r.text()),
         ),
-        limits={"JPY": (1, MAX), "USD": (1, MAX), "EUR": (1, MAX), "TWD": (1, MAX), "KRW": (1, MAX)},
-        shows=("type", "email", "brand", "last_four_digits", "month", "year"),
+        limits=_each(*CURRENCIES),  # every currency KOMOJU takes
+        shows=_card_shows,
         refundable=True,
-        deadline=Deadline(7, end_of_day=True),  # how long an authorization can wait for capture
+        deadline=_CARD_AUTHORIZATION,
     ),
     Method(
         type="konbini",
@@ -119,11 +266,11 @@ METHODS: tuple[Method, ...] = (
         deadline=Deadline(10, end_of_day=True),
         expiry_field="expiry_days",
     ),
-    _prepaid("web_money", (16, 16), continuable=True, deadline=None),
+    _prepaid("web_money", (16, 16), continuable=True, deadline=SHORT_PREPAID_DEADLINE),
     _prepaid("net_cash", (16, 20), continuable=True, deadline=Deadline(7, end_of_day=False)),
     _prepaid("bit_cash", (16, 16), continuable=False, deadline=None),
     _prepaid("nanaco", (16, 16), continuable=True, deadline=Deadline(7, end_of_day=False)),
-    _prepaid("steam_prepaid_card", (16, 16), continuable=True, deadline=None),
+    _prepaid("steam_prepaid_card", (16, 16), continuable=True, deadline=SHORT_PREPAID_DEADLINE),
     Method(
         type="japan_mobile",
         family=Family.REDIRECT,
@@ -131,6 +278,8 @@ METHODS: tuple[Method, ...] = (
         limits={"JPY": (1, 100_000)},
         shows=("type", "email", "provider", "redirect_url"),
         refundable=True,
+        partial_refunds=False,
+        deadline=REDIRECT_DEADLINE,
     ),
     _redirect("mobile", KRW, _email_required, refundable=False, shows=("type", "email", "provider", "redirect_url")),
     _redirect("line_pay", JPY, _email, _return_url, refundable=True),
@@ -185,7 +334,7 @@ METHODS: tuple[Method, ...] = (
         Field("email", r.email),
         refundable=True,
     ),
-    _redirect("cvs", KRW, _email_required, refundable=False),
+    _redirect("cvs", KRW, _email_required, refundable=False, deadline=CASH_REDIRECT_DEADLINE),
     Method(
         type="dospara",
         family=Family.VOUCHER,
@@ -207,7 +356,13 @@ METHODS: tuple[Method, ...] = (
         Field("image_url", r.url),
         refundable=False,
     ),
-    _redirect("paysafe_cash", {"JPY": (1, MAX), "EUR": (1, MAX), "USD": (1, MAX)}, _email, refundable=False),
+    _redirect(
+        "paysafe_cash",
+        {"JPY": (1, MAX), "EUR": (1, MAX), "USD": (1, MAX)},
+        _email,
+        refundable=False,
+        deadline=CASH_REDIRECT_DEADLINE,
+    ),
     _redirect("paysafe_card", {"JPY": (1, MAX), "EUR": (1, MAX), "USD": (1, MAX)}, _email, refundable=True),
     _redirect(
         "nexus_transfer",
@@ -216,7 +371,9 @@ METHODS: tuple[Method, ...] = (
         Field("email", r.email),
         refundable=False,
         shows=("type", "provider", "redirect_url"),
+        deadline=CASH_REDIRECT_DEADLINE,
     ),
+    *NEWER_METHODS,
 )
 
 BY_TYPE: dict[str, Method] = {m.type: m for m in METHODS}

@@ -32,6 +32,12 @@ class Field:
 class Deadline:
     days: int
     end_of_day: bool  # 23:59:59 Japan time of the last day, else exactly `days` later
+    # Answered as `payment_deadline`; a hidden deadline still expires the payment, but the
+    # payment answers null, as KOMOJU's redirect payments do (the document's examples).
+    shown: bool = True
+    # Set only on a payment left `pending` (a prepaid card short of the total); a payment
+    # captured at once has none, as the document's WebMoney example answers.
+    only_when_short: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Method:
     limits: Mapping[str, tuple[int, int]]  # currency -> (least, most) total
     shows: tuple[str, ...]  # the payment's public payment_details, in order
     refundable: bool
+    partial_refunds: bool = True  # a refundable method may refund part of the total
     deadline: Deadline | None = None
     continuable: bool = False  # a short prepaid payment goes on with another card (PATCH)
     expiry_field: str | None = None  # request field that sets the deadline's days

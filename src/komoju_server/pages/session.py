@@ -52,7 +52,8 @@ PARAM = "payment_details"
 CARD = "credit_card"
 AUTHENTICATION_FAILED = "3-D Secure authentication failed"
 # Fields the merchant sets through the API, never the customer on this page: a slip's days,
-# a redirect's return, a shop's item, the risk data a merchant may send Paidy.
+# a redirect's return, a shop's item, the risk data a merchant may send Paidy, the shipping
+# address.
 MERCHANTS_FIELDS = frozenset(
     {
         "expiry_days",
@@ -65,6 +66,17 @@ MERCHANTS_FIELDS = frozenset(
         "customer_last_order_at",
         "customer_lifetime_value",
         "customer_order_count",
+        # newer types: the shopper's IP, a wallet's pre-authorization, where the goods go
+        "customer_ip",
+        "scanned_code",
+        "user_authorization_id",
+        "shipping_address_name",
+        "shipping_address_line1",
+        "shipping_address_line2",
+        "shipping_address_city",
+        "shipping_address_state",
+        "shipping_address_zip",
+        "shipping_address_country",
     }
 )
 # Fields a family's form leaves out: a card's holder is its `name`.
@@ -84,6 +96,9 @@ INPUTS: dict[str, dict[str, str]] = {
     "phone": {"type": "tel", "autocomplete": "tel"},
     "prepaid_number": {"autocomplete": "off"},
     "birthday": {"inputmode": "numeric", "placeholder": "YYMMDD"},
+    "first_two_digits_of_pin": {"type": "password", "inputmode": "numeric", "autocomplete": "off"},
+    "cpf": {"inputmode": "numeric"},
+    "cpf_or_cnpj": {"inputmode": "numeric"},
 }
 # Every field a form may show, and `type` (the method), has a label.
 LABELED = frozenset({"type"} | {f.name for m in BY_TYPE.values() for f in m.fields if f.name not in MERCHANTS_FIELDS})

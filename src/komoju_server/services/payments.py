@@ -324,7 +324,8 @@ class Payments:
         payment.status = result.status
         payment.reference = result.reference
         payment.details = public_details(method, dict(details), result.details)
-        payment.payment_deadline = result.payment_deadline or deadline(method, details, now)
+        payment.payment_deadline = result.payment_deadline or deadline(method, details, now, payment.status)
+        payment.deadline_shown = result.payment_deadline is not None or method.deadline is None or method.deadline.shown
         if payment.status == "captured":
             payment.captured_at = now
         unit = [*table.insert(payment)]
@@ -658,6 +659,8 @@ class Payments:
                 raise ApiError("not_refundable")
             reserved = sum(intent.amount for intent in pending if intent.kind == "refund")
             amount = _refund_amount(refund.amount, payment, already=reserved)
+            if not method.partial_refunds and amount != payment.total:
+                raise ApiError("not_refundable", "amount")  # all of it, at once, or nothing
             request = {
                 "reference": payment.reference or payment.id,
                 "amount": amount,
@@ -833,8 +836,9 @@ def public_details(method: Method, details: dict[str, Any], made: Any) -> dict[s
     return {name: merged.get(name) for name in method.shows}
 
 
-def deadline(method: Method, details: Any, now: int) -> int | None:
-    if method.deadline is None:
+def deadline(method: Method, details: Any, now: int, status: str) -> int | None:
+    """When a payment made now in `status` lapses unpaid, per its method's declared deadline."""
+    if method.deadline is None or (method.deadline.only_when_short and status != "pending"):
         return None
     days = details.get(method.expiry_field, method.deadline.days) if method.expiry_field else method.deadline.days
     if method.deadline.end_of_day:
