@@ -813,9 +813,22 @@ class Operation:
 
 
 PAYMENT_FILTERS: tuple[Schema, ...] = (
-    {"name": "status", "in": "query", "schema": enum(states.STATUSES)},
+    {
+        "name": "status",
+        "in": "query",
+        "schema": STRING,
+        "description": "one status, or several comma-separated: " + ", ".join(states.STATUSES),
+    },
     {"name": "currency", "in": "query", "schema": CURRENCY_IN},
     {"name": "external_order_num", "in": "query", "schema": STRING},
+)
+EVENT_FILTERS: tuple[Schema, ...] = (
+    {
+        "name": "type",
+        "in": "query",
+        "schema": STRING,
+        "description": "one event type, or several comma-separated (exact names): " + ", ".join(EVENT_TYPES),
+    },
 )
 
 # (method, route template under /api/v1) -> the operation. One line per endpoint.
@@ -894,7 +907,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/subscriptions/{subscription_id}"): Operation(
         "Delete (end) a subscription", "Subscriptions", "Subscription"
     ),
-    ("GET", "/events"): Operation("List events, newest first", "Events", list_of(ref("Event")), query=PAGE),
+    ("GET", "/events"): Operation(
+        "List events, newest first", "Events", list_of(ref("Event")), query=PAGE + EVENT_FILTERS + TIME_RANGE
+    ),
     ("GET", "/events/{event_id}"): Operation("Show an event", "Events", "Event"),
     ("POST", "/events/{event_id}/redeliver"): Operation(
         "Send an event again, as new deliveries (answers the event)",

@@ -97,7 +97,7 @@ _FIELDS = tuple(f.name for f in fields(Payment))
 class PaymentFilter:
     """What a list of payments is narrowed to; None is no condition."""
 
-    status: str | None = None
+    statuses: tuple[str, ...] | None = None  # any of these (`status=captured,authorized`)
     currency: str | None = None
     external_order_num: str | None = None
     created: TimeRange = TimeRange()

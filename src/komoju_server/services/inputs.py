@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from komoju_server.domain.errors import ApiError
+from komoju_server.domain.event import EventFilter as EventFilter  # the event log is filtered by it
 from komoju_server.domain.payment import PaymentFilter as PaymentFilter  # lists are filtered by it
 from komoju_server.methods import Method
 
