@@ -145,7 +145,9 @@ def test_payment_filters_sent_as_a_json_body_on_get_are_applied(merchant_api, fo
     assert response.status_code == 200, response.text
     assert response.json()["data"] == [four["captured"]]
     # JSON lists and numbers, as a client builds them, paging included.
-    response = get_with_body(merchant_api, "/payments", {"status": ["captured", "authorized"], "per_page": 1, "page": 2})
+    response = get_with_body(
+        merchant_api, "/payments", {"status": ["captured", "authorized"], "per_page": 1, "page": 2}
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["data"] == [four["captured"]]
@@ -180,7 +182,9 @@ def test_an_undecodable_body_on_get_is_a_bad_request(merchant_api):
         "GET", "/payments", content=b'{"status": ', headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    message = "The server cannot or will not process the request due to something that is perceived to be a client error."
+    message = (
+        "The server cannot or will not process the request due to something that is perceived to be a client error."
+    )
     assert response.json() == error("bad_request", message=message)
 
 

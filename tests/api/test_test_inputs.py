@@ -97,9 +97,7 @@ def test_an_older_catalogue_decline_card_is_refused_and_records_nothing(api, num
     code, status = OLDER_DECLINE_CARDS[number]
     response = pay(api, card(number), capture=capture, external_order_num=order)
     assert response.status_code == status
-    assert response.json() == {
-        "error": {"code": "fraudulent", "message": "This payment is fraudulent.", "param": None}
-    }
+    assert response.json() == {"error": {"code": "fraudulent", "message": "This payment is fraudulent.", "param": None}}
     assert response.json() == error(code)
     assert count(api, external_order_num=order) == 0
 

@@ -15,8 +15,8 @@ from komoju_server.methods import BY_TYPE, TYPES, clean_details, method_of
 from komoju_server.services.inputs import (
     BankAccount,
     Capture,
-    EventFilter,
     CustomerDetails,
+    EventFilter,
     InlineDetails,
     NewPayment,
     NewSecureToken,

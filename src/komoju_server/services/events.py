@@ -57,10 +57,10 @@ class Events:
         return event
 
     async def page(
-        self, caller: Caller, number: int, per_page: int, filter_: EventFilter = EventFilter()
+        self, caller: Caller, number: int, per_page: int, filter_: EventFilter | None = None
     ) -> tuple[int, list[dict[str, Any]]]:
         """Newest first; `filter_` narrows the list to some event types and a time range."""
-        return await table.page(self._store, caller.scope, filter_, number, per_page)
+        return await table.page(self._store, caller.scope, filter_ or EventFilter(), number, per_page)
 
     async def about(self, caller: Caller, subject_id: str, limit: int = ABOUT_LIMIT) -> list[dict[str, Any]]:
         """The events about one payment, customer, subscription or webhook, oldest first."""
