@@ -9,6 +9,9 @@ import orjson
 
 from komoju_server.domain.clock import TimeRange, iso
 
+# A refund request is `pending` until it is done by hand: completed (refunded) or rejected.
+REFUND_REQUEST_STATUSES = ("pending", "completed", "rejected")
+
 
 @dataclass(slots=True)
 class Payment:
@@ -28,7 +31,7 @@ class Payment:
     description: str | None = None
     captured_at: int | None = None
     external_order_num: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # as sent (domain/params.py)
     amount_refunded: int = 0
     locale: str = "ja"
     refunds: list[dict[str, Any]] = field(default_factory=list)
