@@ -58,7 +58,7 @@ def test_merchants_create_prints_test_and_live_pairs(sqlite_url: str):
         ("live secret key", "sk_live_"),
         ("live publishable key", "pk_live_"),
     ):
-        assert re.search(rf"{label}: {prefix}[a-z0-9]{{40}}", out), out
+        assert re.search(rf"{label}: {prefix}[a-z0-9]{{32}}", out), out
 
 
 def test_migrate_applies_then_reports_up_to_date(sqlite_url: str):
