@@ -38,6 +38,15 @@ BANK_TRANSFER = {
     "phone": "09012345678",
     "email": "taro@example.com",
 }
+REFUND_ACCOUNT = {  # where a refund request sends the money: half-width kana, as KOMOJU wants
+    "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
+    "bank_name": "みずほ銀行",
+    "bank_code": "0001",
+    "branch_name": "本店",
+    "branch_number": "100",
+    "account_type": "ordinary",
+    "account_number": "1234567",
+}
 PREPAID_NUMBER = "1111111111111111"  # a 2,000 yen balance, fresh at every use
 WEB_MONEY = {"type": "web_money", "prepaid_number": PREPAID_NUMBER, "email": "taro@example.com"}
 REDIRECT = {"type": "line_pay", "email": "taro@example.com"}
@@ -150,6 +159,22 @@ SCENARIOS: dict[str, Scenario] = {
             "a Lawson konbini slip, then paid at the store (sandbox complete)",
             (_pay(KONBINI), _sandbox("complete", "the customer pays at the konbini")),
             {"payment": "captured"},
+        ),
+        Scenario(
+            "konbini-refund-requested",
+            "a konbini slip paid, a bank refund requested for it, then made (sandbox complete_refund_request)",
+            (
+                _pay(KONBINI),
+                _sandbox("complete", "the customer pays at the konbini"),
+                _payment_call("refund_request", REFUND_ACCOUNT, says="ask for a bank refund of all of it"),
+                Call(
+                    "POST",
+                    "/sandbox/payments/{payment}/refund_requests/{payment.refund_request}/complete",
+                    keep="payment",
+                    says="KOMOJU makes the bank transfer",
+                ),
+            ),
+            {"payment": "refunded"},
         ),
         Scenario(
             "konbini-expired",

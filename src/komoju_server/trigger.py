@@ -135,9 +135,13 @@ class _Player:
             raise TriggerError(f"cannot reach {self._client.base_url}: {type(exc).__name__}: {exc}") from None
 
     def _fill(self, value: Any) -> Any:
-        """`{name}` in strings becomes the id of the object kept under that name."""
+        """`{name}` in strings becomes the id of the object kept under that name, and
+        `{name.refund_request}` the id of that payment's newest refund request."""
         if isinstance(value, str):
             for name, obj in self._kept.items():
+                requests = obj.get("refund_requests") or []
+                if requests:
+                    value = value.replace("{" + name + ".refund_request}", str(requests[-1]["id"]))
                 value = value.replace("{" + name + "}", str(obj["id"]))
             return value
         if isinstance(value, dict):

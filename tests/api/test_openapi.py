@@ -45,7 +45,7 @@ def test_every_route_is_documented_and_every_declaration_is_a_route():
     assert openapi.undocumented(routes) == []
     served = {(method, route.template) for route in routes for method in route.methods}
     assert set(openapi.OPERATIONS) - served == set()
-    assert len(served) == len(openapi.OPERATIONS) == 43
+    assert len(served) == len(openapi.OPERATIONS) == 45
 
 
 def test_the_paths_methods_and_keys_come_from_the_routes(doc):
@@ -82,6 +82,8 @@ def test_extensions_are_marked(doc):
         "POST /sandbox/maintenance",
         "POST /sandbox/payments/{payment_id}/complete",
         "POST /sandbox/payments/{payment_id}/fail",
+        "POST /sandbox/payments/{payment_id}/refund_requests/{request_id}/complete",
+        "POST /sandbox/payments/{payment_id}/refund_requests/{request_id}/reject",
         "GET /webhooks",
         "POST /webhooks",
         "GET /webhooks/{webhook_id}",
@@ -295,18 +297,21 @@ def test_a_tour_of_every_endpoint_validates(server: InProcessServer):
         )
         slip_id = slip.json()["id"]
         api.post(f"/sandbox/payments/{slip_id}/complete")
-        api.post(
-            f"/payments/{slip_id}/refund_request",
-            json={
-                "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
-                "bank_name": "Mizuho",
-                "bank_code": "0001",
-                "branch_name": "Tokyo",
-                "branch_number": "001",
-                "account_type": "ordinary",
-                "account_number": "1234567",
-            },
-        )
+        bank = {
+            "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
+            "bank_name": "Mizuho",
+            "bank_code": "0001",
+            "branch_name": "Tokyo",
+            "branch_number": "001",
+            "account_type": "ordinary",
+            "account_number": "1234567",
+        }
+        asked = api.post(f"/payments/{slip_id}/refund_request", json={**bank, "amount": 100})
+        first = asked.json()["refund_requests"][0]["id"]
+        api.post(f"/sandbox/payments/{slip_id}/refund_requests/{first}/reject")
+        asked = api.post(f"/payments/{slip_id}/refund_request", json=bank)
+        second = asked.json()["refund_requests"][1]["id"]
+        api.post(f"/sandbox/payments/{slip_id}/refund_requests/{second}/complete")
         other = api.post("/payments", json={"amount": 1000, "currency": "JPY", "payment_details": KONBINI})
         api.post(f"/sandbox/payments/{other.json()['id']}/fail")
         short = api.post(

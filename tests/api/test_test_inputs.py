@@ -28,6 +28,9 @@ DECLINE_CARDS = {
     "4123111111111067": "other_invalid",
     "4123111111111075": "other_invalid",
 }
+# The older catalogue's cards that public client suites still pay with (ActiveMerchant's KOMOJU
+# gateway tests: a "fraudulent card"), and the status KOMOJU's error table gives their code.
+OLDER_DECLINE_CARDS = {"4123111111111083": ("fraudulent", 422)}
 # Luhn-valid numbers outside the catalogue succeed, branded by their leading digits.
 OTHER_CARDS = {
     "4242424242424242": "visa",
@@ -58,7 +61,7 @@ PREPAID_DECLINES = {
 
 
 def test_the_tables_cover_every_card_of_the_processor():
-    assert {**SUCCESS_CARDS, **DECLINE_CARDS}.keys() == test_inputs.CARDS.keys()
+    assert {**SUCCESS_CARDS, **DECLINE_CARDS, **OLDER_DECLINE_CARDS}.keys() == test_inputs.CARDS.keys()
 
 
 @pytest.mark.parametrize("number", list(SUCCESS_CARDS) + list(OTHER_CARDS))
@@ -85,6 +88,26 @@ def test_a_decline_card_is_a_502_and_records_nothing(api, number, capture):
     assert response.status_code == 502
     assert response.json() == error(DECLINE_CARDS[number])
     assert count(api, external_order_num=order) == 0
+
+
+@pytest.mark.parametrize("capture", [True, False])
+@pytest.mark.parametrize("number", list(OLDER_DECLINE_CARDS))
+def test_an_older_catalogue_decline_card_is_refused_and_records_nothing(api, number, capture):
+    order = order_num()
+    code, status = OLDER_DECLINE_CARDS[number]
+    response = pay(api, card(number), capture=capture, external_order_num=order)
+    assert response.status_code == status
+    assert response.json() == {"error": {"code": "fraudulent", "message": "This payment is fraudulent.", "param": None}}
+    assert response.json() == error(code)
+    assert count(api, external_order_num=order) == 0
+
+
+def test_an_older_catalogue_card_is_refused_through_a_token_too(api):
+    token = api.post("/tokens", json={"payment_details": card("4123111111111083")})
+    assert token.status_code == 200, token.text
+    response = pay(api, token.json()["id"])
+    assert response.status_code == 422
+    assert response.json() == error("fraudulent")
 
 
 @pytest.mark.parametrize(

@@ -155,8 +155,8 @@ def test_rotated_keys_stop_working_on_a_running_server(database_url: str):
         found = re.fullmatch(
             rf"merchant {merchant_id}: new test keys; the old ones no longer work\n"
             r"\(a running server stops taking them within 1 second\)\n"
-            r"  test secret key: (sk_test_[a-z0-9]{40})\n"
-            r"  test publishable key: (pk_test_[a-z0-9]{40})\n",
+            r"  test secret key: (sk_test_[a-z0-9]{32})\n"
+            r"  test publishable key: (pk_test_[a-z0-9]{32})\n",
             out.stdout,
         )
         assert found, out.stdout

@@ -194,7 +194,7 @@ def test_json_lines(postgres_url: str):
             "live_publishable_key": started["created"]["live_publishable_key"],
         },
     }
-    assert re.fullmatch(r"sk_live_[a-z0-9]{40}", started["created"]["live_secret_key"])
+    assert re.fullmatch(r"sk_live_[a-z0-9]{32}", started["created"]["live_secret_key"])
     requests = [e for e in entries if e["type"] == "request"]
     for entry in requests:
         assert set(entry) == {"type", "method", "path", "status", "duration_ms", "request_id"}
@@ -360,8 +360,8 @@ def serve_without_keys(database_url: str, *extra: str) -> ServerProcess:
 def banner_keys(lines: list[str]) -> tuple[str, str, str]:
     text = "\n".join(lines)
     found = re.search(
-        r"  merchant:  ([0-9a-z]+) \(default\)\n  test secret key: (sk_test_[a-z0-9]{40})\n"
-        r"  test publishable key: (pk_test_[a-z0-9]{40})\n"
+        r"  merchant:  ([0-9a-z]+) \(default\)\n  test secret key: (sk_test_[a-z0-9]{32})\n"
+        r"  test publishable key: (pk_test_[a-z0-9]{32})\n"
         r"  \(`komoju-server merchants list` shows every merchant's test keys again\)",
         text,
     )

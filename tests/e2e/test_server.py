@@ -33,9 +33,9 @@ def test_new_database_gets_random_test_keys_that_work(sqlite_url: str):
             lines.append(proc.stdout.readline())
         lines += [proc.stdout.readline() for _ in range(2)]
         text = "".join(lines)
-        assert re.search(r"live secret key: sk_live_[a-z0-9]{40}\n  live publishable key: pk_live_[a-z0-9]{40}", text)
-        secret = re.search(r"test secret key: (sk_test_[a-z0-9]{40})", text)
-        public = re.search(r"test publishable key: (pk_test_[a-z0-9]{40})", text)
+        assert re.search(r"live secret key: sk_live_[a-z0-9]{32}\n  live publishable key: pk_live_[a-z0-9]{32}", text)
+        secret = re.search(r"test secret key: (sk_test_[a-z0-9]{32})", text)
+        public = re.search(r"test publishable key: (pk_test_[a-z0-9]{32})", text)
         assert secret and public, text
         ServerProcess(proc, url, sqlite_url, secret.group(1), public.group(1)).wait_healthy()
         assert httpx.get(url + "/api/v1/payments", auth=(secret.group(1), "")).status_code == 200
@@ -58,7 +58,7 @@ def test_merchants_create_prints_test_and_live_pairs(sqlite_url: str):
         ("live secret key", "sk_live_"),
         ("live publishable key", "pk_live_"),
     ):
-        assert re.search(rf"{label}: {prefix}[a-z0-9]{{40}}", out), out
+        assert re.search(rf"{label}: {prefix}[a-z0-9]{{32}}", out), out
 
 
 def test_migrate_applies_then_reports_up_to_date(sqlite_url: str):

@@ -74,6 +74,19 @@ def paid_by_customer(method: str, status: str, event: str) -> Callable[[httpx.Cl
     return check
 
 
+def refund_requested(api: httpx.Client, made: dict[str, Any]) -> None:
+    payment = get(api, f"/payments/{made['payment']['id']}")
+    assert (payment["status"], payment["amount_refunded"]) == ("refunded", 1100)
+    assert [(r["status"], r["amount"]) for r in payment["refund_requests"]] == [("completed", 1100)]
+    assert event_types(api) == [
+        "payment.authorized",
+        "payment.captured",
+        "payment.updated",
+        "payment.refund.created",
+        "payment.refunded",
+    ]
+
+
 def web_money(api: httpx.Client, made: dict[str, Any]) -> None:
     payment = get(api, f"/payments/{made['payment']['id']}")
     assert (payment["status"], payment["total"]) == ("captured", 3300)
@@ -110,6 +123,7 @@ CHECKS: dict[str, Callable[[httpx.Client, dict[str, Any]], None]] = {
     "card-refunded": card_checks("refunded", 1100),
     "card-partially-refunded": card_checks("captured", 300),
     "konbini-paid": paid_by_customer("konbini", "captured", "payment.captured"),
+    "konbini-refund-requested": refund_requested,
     "konbini-expired": paid_by_customer("konbini", "expired", "payment.expired"),
     "bank-transfer-paid": paid_by_customer("bank_transfer", "captured", "payment.captured"),
     "web-money-topped-up": web_money,

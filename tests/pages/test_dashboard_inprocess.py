@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from komoju_server.pages.csrf import Csrf
+from komoju_server.pages.csrf import FIELD, Csrf
 from komoju_server.store.base import Write
 from komoju_server.store.merchants import key_digest
 from tests.api.payment_support import card, created, konbini
@@ -298,6 +298,56 @@ def test_complete_and_fail_a_konbini_slip(dash, merchant_api):
     assert dash.post(f"/dashboard/payments/{unpaid['id']}/fail").status_code == 303
     assert merchant_api.get(f"/payments/{paid['id']}").json()["status"] == "captured"
     assert merchant_api.get(f"/payments/{unpaid['id']}").json()["status"] == "failed"
+
+
+REFUND_BANK = {
+    "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
+    "bank_name": "みずほ銀行",
+    "bank_code": "0001",
+    "branch_name": "本店",
+    "branch_number": "100",
+    "account_type": "savings",
+    "account_number": "7654321",
+}
+
+
+def test_complete_or_reject_a_refund_request_from_its_payments_page(dash, merchant_api):
+    payment = created(merchant_api, konbini(), amount=1000)
+    path = f"/dashboard/payments/{payment['id']}"
+    assert merchant_api.post(f"/sandbox/payments/{payment['id']}/complete").status_code == 200
+    assert merchant_api.post(f"/payments/{payment['id']}/refund_request", json={**REFUND_BANK, "amount": 300})
+    asked = merchant_api.post(f"/payments/{payment['id']}/refund_request", json={**REFUND_BANK, "amount": 500})
+    first, second = (r["id"] for r in asked.json()["refund_requests"])
+    page = dash.get(path, headers={"Accept-Language": "en"}).text
+    # One pair of buttons per pending request, each form with its CSRF token and the request's id.
+    forms = re.findall(r'<form method="post" action="([^"]+)" class="action">(.*?)</form>', page, re.S)
+    settling = [
+        (action, re.search(r'name="refund_request" value="([^"]+)"', body).group(1))
+        for action, body in forms
+        if action.endswith("_refund_request")
+    ]
+    assert settling == [
+        (path + "/complete_refund_request", first),
+        (path + "/reject_refund_request", first),
+        (path + "/complete_refund_request", second),
+        (path + "/reject_refund_request", second),
+    ]
+    assert all(f'name="{FIELD}"' in body for action, body in forms if action.endswith("_refund_request"))
+    answer = dash.post(path + "/complete_refund_request", {"refund_request": first})
+    assert (answer.status_code, answer.headers["location"]) == (303, path + "?done=complete_refund_request")
+    done = dash.get(answer.headers["location"], headers={"Accept-Language": "en"}).text
+    assert "Refund request completed: refunded." in text_of(done)
+    assert dash.post(path + "/reject_refund_request", {"refund_request": second}).status_code == 303
+    after = merchant_api.get(f"/payments/{payment['id']}").json()
+    assert [r["status"] for r in after["refund_requests"]] == ["completed", "rejected"]
+    assert (after["status"], after["amount_refunded"]) == ("captured", 300)
+    assert "/complete_refund_request" not in dash.get(path).text  # nothing pending: no buttons
+    # Done once only: the page shows KOMOJU's error and nothing changes.
+    again = dash.post(path + "/reject_refund_request", {"refund_request": first})
+    assert again.status_code == 422
+    assert "<code>unprocessable_entity</code>" in again.text
+    assert dash.post(path + "/reject_refund_request", {"refund_request": "nope!"}).status_code == 404
+    assert merchant_api.get(f"/payments/{payment['id']}").json() == after
 
 
 def test_the_list_answers_a_bad_filter_with_the_apis_error(dash):

@@ -5,11 +5,14 @@ its time to live."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from komoju_server.domain.caller import Caller
+from komoju_server.domain.ids import MAX_KEY_LENGTH
 from komoju_server.services import merchants
 from komoju_server.services.merchants import KeyRing
 from komoju_server.store import Store, Write, open_store
@@ -177,3 +180,52 @@ def test_a_database_from_before_keeps_its_merchants_oldest_first(tmp_path):
             await store.close()
 
     asyncio.run(main())
+
+
+def _ruby_encode64(data: bytes) -> str:
+    """Ruby's Base64.encode64: base64 with a line break after every 60 characters, and at the end."""
+    encoded = base64.b64encode(data).decode()
+    return "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
+
+
+KEY_SHAPES = {
+    ("secret", "test"): r"sk_test_[a-z0-9]{32}",
+    ("publishable", "test"): r"pk_test_[a-z0-9]{32}",
+    ("secret", "live"): r"sk_live_[a-z0-9]{32}",
+    ("publishable", "live"): r"pk_live_[a-z0-9]{32}",
+}
+
+
+def test_every_key_made_fits_a_basic_header_built_by_ruby_on_one_line(database_url: str):
+    async def body(store: Store) -> None:
+        made = [
+            await merchants.ensure_merchant(store, None, None, vault=VAULT),  # a new database's merchant
+            await merchants.create_merchant(store, "created", vault=VAULT),
+        ]
+        assert made[0] is not None
+        rotated = await merchants.rotate_keys(store, made[1].merchant_id, ("test", "live"), VAULT)
+        keys = [item for merchant in (*made, rotated) if merchant for item in merchant.keys.items()]
+        assert len(keys) == 12
+        for slot, key in keys:
+            assert re.fullmatch(KEY_SHAPES[slot], key), key
+            assert len(key) == 40 <= MAX_KEY_LENGTH
+            # ActiveMerchant's KOMOJU gateway: "Basic " + Base64.encode64("#{key}:").strip
+            header = "Basic " + _ruby_encode64(f"{key}:".encode()).strip()
+            assert "\n" not in header
+            assert base64.b64decode(header[6:]) == f"{key}:".encode()
+        # The longest key that still fits, and one character more, which breaks the header.
+        assert "\n" not in _ruby_encode64(b"k" * MAX_KEY_LENGTH + b":").strip()
+        assert "\n" in _ruby_encode64(b"k" * (MAX_KEY_LENGTH + 1) + b":").strip()
+
+    run(database_url, body)
+
+
+def test_keys_longer_than_the_new_ones_keep_working(database_url: str):
+    async def body(store: Store) -> None:
+        old_secret, old_publishable = "sk_test_" + "a" * 40, "pk_test_" + "b" * 40  # as made before: 48
+        made = await merchants.create_merchant(store, "old", old_secret, old_publishable, vault=VAULT)
+        ring = KeyRing(store)
+        assert await ring.caller(old_secret) == Caller(made.merchant_id, "test", "secret")
+        assert await ring.caller(old_publishable) == Caller(made.merchant_id, "test", "publishable")
+
+    run(database_url, body)

@@ -15,7 +15,7 @@ class CustomerList:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        query = requests.query(req)
+        query = await requests.list_query(req)
         number, per_page = page_params(query)
         total, customers = await self._rt.customers.page(req.context.caller, inputs.time_range(query), number, per_page)
         send(resp, envelope([c.to_api() for c in customers], total, number, per_page))

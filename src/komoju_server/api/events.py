@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import falcon.asgi
 
-from komoju_server.api import requests
+from komoju_server.api import inputs, requests
 from komoju_server.api.responses import envelope, page_params, send
 from komoju_server.runtime import Runtime
 
@@ -17,8 +17,10 @@ class EventList:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        number, per_page = page_params(requests.query(req))
-        total, events = await self._rt.events.page(req.context.caller, number, per_page)
+        query = await requests.list_query(req)
+        number, per_page = page_params(query)
+        filter_ = inputs.event_filter(query)
+        total, events = await self._rt.events.page(req.context.caller, number, per_page, filter_)
         send(resp, envelope(events, total, number, per_page))
 
 
@@ -44,7 +46,7 @@ class EventDeliveries:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, event_id: str) -> None:
-        number, per_page = page_params(requests.query(req))
+        number, per_page = page_params(await requests.list_query(req))
         total, deliveries = await self._rt.webhooks.event_deliveries(req.context.caller, event_id, number, per_page)
         send(resp, envelope([d.to_api() for d in deliveries], total, number, per_page))
 

@@ -10,11 +10,13 @@ from typing import Any
 from komoju_server.domain import clock, money, params, rules, states
 from komoju_server.domain import session as sessions
 from komoju_server.domain.errors import ApiError, invalid, missing
+from komoju_server.domain.webhook import EVENT_TYPES
 from komoju_server.methods import BY_TYPE, TYPES, clean_details, method_of
 from komoju_server.services.inputs import (
     BankAccount,
     Capture,
     CustomerDetails,
+    EventFilter,
     InlineDetails,
     NewPayment,
     NewSecureToken,
@@ -148,17 +150,19 @@ def refund_request(body: dict[str, Any]) -> RefundRequest:
 
 
 def payment_filter(query: dict[str, Any]) -> PaymentFilter:
-    status = query.get("status")
-    if params.present(status):
-        if status not in states.STATUSES:
-            raise invalid("status")
-    else:
-        status = None
     currency = query.get("currency")
     return PaymentFilter(
-        status=status,
+        statuses=params.one_or_more(query.get("status"), "status", states.STATUSES),
         currency=money.currency(currency) if params.present(currency) else None,
         external_order_num=params.text(query.get("external_order_num"), "external_order_num"),
+        created=time_range(query),
+    )
+
+
+def event_filter(query: dict[str, Any]) -> EventFilter:
+    """GET /events: `type` (one or more event types, comma-separated) and the time range."""
+    return EventFilter(
+        types=params.one_or_more(query.get("type"), "type", EVENT_TYPES),
         created=time_range(query),
     )
 

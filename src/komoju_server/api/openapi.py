@@ -37,6 +37,7 @@ from komoju_server.domain import secure_token as secure_tokens
 from komoju_server.domain import session as sessions
 from komoju_server.domain import subscription as subscriptions
 from komoju_server.domain.errors import ERRORS
+from komoju_server.domain.payment import REFUND_REQUEST_STATUSES
 from komoju_server.domain.rules import schema_of
 from komoju_server.domain.webhook import EVENT_TYPES
 from komoju_server.methods.catalogue import KONBINI_STORES, METHODS
@@ -96,11 +97,7 @@ TOKEN_ID: Schema = {"type": "string", "pattern": "^tok_[a-z0-9]+$"}
 TIME: Schema = {"type": "string", "format": "date-time", "description": "UTC, YYYY-MM-DDTHH:MM:SSZ"}
 URL: Schema = {"type": "string", "format": "uri"}
 CURRENCY: Schema = enum(money.CURRENCIES)
-METADATA: Schema = {
-    "type": "object",
-    "additionalProperties": {"type": "string"},
-    "description": "String keys (at most 30 characters) to string values (at most 2,000).",
-}
+METADATA: Schema = {"type": "object", "description": "As it was sent: its keys and values, JSON types included."}
 
 # What requests may send where the answer has a plain type (form bodies are all strings).
 AMOUNT_IN: Schema = {
@@ -122,10 +119,12 @@ BOOLEAN_IN: Schema = {
 }
 METADATA_IN: Schema = {
     "type": ["object", "null"],
-    "maxProperties": params.METADATA_MAX_KEYS,
-    "additionalProperties": {"type": ["string", "integer", "number", "boolean", "null"]},
-    "description": "String keys (at most 30 characters) to values of at most 2,000 characters; "
-    "numbers and booleans are kept as strings, null drops the key.",
+    "maxProperties": params.METADATA.entries,
+    "propertyNames": {"minLength": 1, "maxLength": params.METADATA.key_length},
+    "description": f"Kept as sent, JSON types included: strings (at most {params.METADATA.value_length} "
+    "characters), numbers, booleans, null, and objects and lists of them (keys of at most "
+    f"{params.METADATA.key_length} characters at every level, {params.METADATA.depth} levels deep, "
+    f"{params.METADATA.entries} keys and list items in all).",
 }
 LOCALE_IN: Schema = nullable(enum(params.LOCALES, description="`ja` by default"))
 FRAUD_DETAILS_IN: Schema = {
@@ -325,7 +324,7 @@ REFUND_REQUEST = answer_object(
         "payment": ID,
         "amount": INTEGER,
         "currency": CURRENCY,
-        "status": enum(["pending"]),
+        "status": enum(REFUND_REQUEST_STATUSES),
         **{name: STRING for name, _rule in wire.BANK_ACCOUNT_FIELDS},
         "description": nullable(STRING),
         "created_at": TIME,
@@ -822,9 +821,22 @@ class Operation:
 
 
 PAYMENT_FILTERS: tuple[Schema, ...] = (
-    {"name": "status", "in": "query", "schema": enum(states.STATUSES)},
+    {
+        "name": "status",
+        "in": "query",
+        "schema": STRING,
+        "description": "one status, or several comma-separated: " + ", ".join(states.STATUSES),
+    },
     {"name": "currency", "in": "query", "schema": CURRENCY_IN},
     {"name": "external_order_num", "in": "query", "schema": STRING},
+)
+EVENT_FILTERS: tuple[Schema, ...] = (
+    {
+        "name": "type",
+        "in": "query",
+        "schema": STRING,
+        "description": "one event type, or several comma-separated (exact names): " + ", ".join(EVENT_TYPES),
+    },
 )
 
 # (method, route template under /api/v1) -> the operation. One line per endpoint.
@@ -903,7 +915,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/subscriptions/{subscription_id}"): Operation(
         "Delete (end) a subscription", "Subscriptions", "Subscription"
     ),
-    ("GET", "/events"): Operation("List events, newest first", "Events", list_of(ref("Event")), query=PAGE),
+    ("GET", "/events"): Operation(
+        "List events, newest first", "Events", list_of(ref("Event")), query=PAGE + EVENT_FILTERS + TIME_RANGE
+    ),
     ("GET", "/events/{event_id}"): Operation("Show an event", "Events", "Event"),
     ("POST", "/events/{event_id}/redeliver"): Operation(
         "Send an event again, as new deliveries (answers the event)",
@@ -963,6 +977,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/sandbox/payments/{payment_id}/fail"): Operation(
         "The customer gave up or was refused: a pending or authorized payment fails",
+        "Sandbox (extension)",
+        "Payment",
+        extension=True,
+    ),
+    ("POST", "/sandbox/payments/{payment_id}/refund_requests/{request_id}/complete"): Operation(
+        "The bank refund of a pending refund request was made: it is completed and the payment refunded by its amount",
+        "Sandbox (extension)",
+        "Payment",
+        extension=True,
+    ),
+    ("POST", "/sandbox/payments/{payment_id}/refund_requests/{request_id}/reject"): Operation(
+        "A pending refund request was refused: it is rejected and nothing is refunded",
         "Sandbox (extension)",
         "Payment",
         extension=True,

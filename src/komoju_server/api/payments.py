@@ -24,7 +24,7 @@ class PaymentList:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        query = requests.query(req)
+        query = await requests.list_query(req)
         number, per_page = page_params(query)
         filter_ = inputs.payment_filter(query)
         total, payments = await self._rt.payments.page(req.context.caller, filter_, number, per_page)

@@ -26,3 +26,18 @@ def query(req: falcon.asgi.Request) -> dict[str, Any]:
         return decode_form(req.query_string)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyError() from exc
+
+
+async def list_query(req: falcon.asgi.Request) -> dict[str, Any]:
+    """A list's filters and paging: the query string, and a body if the request has one.
+
+    An older KOMOJU Ruby client (heroics-based `komoju` gem) sends a list's filters as a JSON
+    body on the GET; KOMOJU, a Rails app, reads body and query string into the same params.
+    Where both name a field, the query string wins: it is what the URL addresses, and a
+    client adding a parameter to a URL means it. An undecodable body is 400, as on a POST.
+    """
+    found = query(req)
+    if req.content_length == 0:
+        return found
+    sent = await body(req)
+    return {**sent, **found} if sent else found

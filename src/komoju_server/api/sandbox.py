@@ -2,6 +2,8 @@
 
     POST /sandbox/payments/:id/complete   the customer paid (konbini, transfer, redirect): captured
     POST /sandbox/payments/:id/fail       the customer gave up or was refused: failed
+    POST /sandbox/payments/:id/refund_requests/:rid/complete   the bank refund was made
+    POST /sandbox/payments/:id/refund_requests/:rid/reject     the refund request was refused
     GET  /sandbox/clock                   the merchant's test clock
     POST /sandbox/clock/advance           {"seconds": N}: move it forward; what falls due happens
     POST /sandbox/reset                   erase the merchant's test data
@@ -21,9 +23,12 @@ from komoju_server.api import requests
 from komoju_server.api.responses import send
 from komoju_server.domain.errors import ApiError
 from komoju_server.runtime import Runtime
+from komoju_server.services.payments import RefundRequestOutcome
 from komoju_server.services.sandbox import Sandbox, clock_body, maintenance_body
 
 SANDBOX = "/sandbox"
+# The last word of a refund request's control -> the status it leaves the request in.
+REFUND_REQUEST_OUTCOMES: dict[str, RefundRequestOutcome] = {"complete": "completed", "reject": "rejected"}
 
 
 class PaymentControl:
@@ -39,6 +44,19 @@ class PaymentControl:
         else:
             payment = await sandbox.fail(caller, payment_id)
         send(resp, payment.to_api(caller.api_version))
+
+
+class RefundRequestControl:
+    def __init__(self, runtime: Runtime, outcome: RefundRequestOutcome) -> None:
+        self._rt = runtime
+        self._outcome: RefundRequestOutcome = outcome
+
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str, request_id: str
+    ) -> None:
+        caller = req.context.caller
+        payment = await self._rt.sandbox.settle_refund_request(caller, payment_id, request_id, self._outcome)
+        send(resp, payment.to_api())
 
 
 class ClockResource:
@@ -98,6 +116,9 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
     base = prefix + SANDBOX
     for action in ("complete", "fail"):
         app.add_route(f"{base}/payments/{{payment_id}}/{action}", PaymentControl(runtime, action))
+    for verb, outcome in REFUND_REQUEST_OUTCOMES.items():
+        route = f"{base}/payments/{{payment_id}}/refund_requests/{{request_id}}/{verb}"
+        app.add_route(route, RefundRequestControl(runtime, outcome))
     app.add_route(f"{base}/clock", ClockResource(runtime))
     app.add_route(f"{base}/clock/advance", ClockAdvance(runtime))
     app.add_route(f"{base}/reset", Reset(runtime))

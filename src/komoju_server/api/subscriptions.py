@@ -15,7 +15,7 @@ class SubscriptionList:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        query = requests.query(req)
+        query = await requests.list_query(req)
         number, per_page = page_params(query)
         total, found = await self._rt.subscriptions.page(req.context.caller, inputs.time_range(query), number, per_page)
         send(resp, envelope([s.to_api() for s in found], total, number, per_page))

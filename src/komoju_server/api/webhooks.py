@@ -16,7 +16,7 @@ class WebhookList:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        number, per_page = page_params(requests.query(req))
+        number, per_page = page_params(await requests.list_query(req))
         total, endpoints = await self._rt.webhooks.page(req.context.caller, number, per_page)
         send(resp, envelope([e.to_api() for e in endpoints], total, number, per_page))
 
@@ -54,7 +54,7 @@ class WebhookDeliveries:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, webhook_id: str) -> None:
-        number, per_page = page_params(requests.query(req))
+        number, per_page = page_params(await requests.list_query(req))
         total, deliveries = await self._rt.webhooks.deliveries(req.context.caller, webhook_id, number, per_page)
         send(resp, envelope([d.to_api() for d in deliveries], total, number, per_page))
 

@@ -23,7 +23,7 @@ class Customer:
     method_type: str
     details: dict[str, Any]  # the safe payment_details
     email: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     currency: str | None = None
     # A Komoju-Scenario given when the customer was made: every payment with it fails so.
     scenario: str | None = None

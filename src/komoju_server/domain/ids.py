@@ -73,6 +73,14 @@ def new_token_id() -> str:
     return "tok_" + new_id()
 
 
+# What follows a key's prefix (`sk_test_`, `pk_live_`...): 32 characters of base 36 (about 165
+# bits), so that every key is 40 characters. Clients that build the Basic header with Ruby's
+# Base64.encode64 (ActiveMerchant's KOMOJU gateway, spree_komoju) break it into lines of 60
+# base64 characters: "key:" must stay within 45 bytes, so a key may have 44 characters at most.
+KEY_RANDOM_LENGTH = 32
+MAX_KEY_LENGTH = 44
+
+
 def random_key(prefix: str) -> str:
-    """An API key such as sk_test_... : the prefix and 40 characters of base 36."""
-    return prefix + random_chars(40)
+    """An API key such as sk_test_... : the prefix and 32 characters of base 36."""
+    return prefix + random_chars(KEY_RANDOM_LENGTH)

@@ -10,6 +10,9 @@ import orjson
 from komoju_server.domain import versions
 from komoju_server.domain.clock import TimeRange, iso
 
+# A refund request is `pending` until it is done by hand: completed (refunded) or rejected.
+REFUND_REQUEST_STATUSES = ("pending", "completed", "rejected")
+
 
 @dataclass(slots=True)
 class Payment:
@@ -30,7 +33,7 @@ class Payment:
     description: str | None = None
     captured_at: int | None = None
     external_order_num: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # as sent (domain/params.py)
     amount_refunded: int = 0
     locale: str = "ja"
     refunds: list[dict[str, Any]] = field(default_factory=list)
@@ -141,7 +144,7 @@ _FIELDS = tuple(f.name for f in fields(Payment))
 class PaymentFilter:
     """What a list of payments is narrowed to; None is no condition."""
 
-    status: str | None = None
+    statuses: tuple[str, ...] | None = None  # any of these (`status=captured,authorized`)
     currency: str | None = None
     external_order_num: str | None = None
     created: TimeRange = TimeRange()

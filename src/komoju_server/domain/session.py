@@ -71,7 +71,7 @@ class Session:
     return_url: str | None = None
     email: str | None = None
     external_customer_id: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     payment_data: dict[str, Any] = field(default_factory=dict)  # as answered
     line_items: list[dict[str, Any]] | None = None  # as answered; None when none were given
     status: str = PENDING

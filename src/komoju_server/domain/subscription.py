@@ -65,7 +65,7 @@ class Subscription:
     anchor: int  # the first charge
     cycle: int  # the regular charge due next (or being retried)
     payment_details: dict[str, Any]  # as the last charge showed them
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     retry_count: int = 0  # retries made of the charge due
     retry_at: int | None = None
     ended_at: int | None = None

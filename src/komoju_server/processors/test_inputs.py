@@ -25,6 +25,9 @@ CARDS: dict[str, tuple[str, str | None]] = {
     "4123111111111059": ("visa", "card_declined"),
     "4123111111111067": ("visa", "other_invalid"),  # the API document's "Invalid card"
     "4123111111111075": ("visa", "other_invalid"),  # the current catalogue's "Invalid card"
+    # The older catalogue's fraud card: ActiveMerchant's KOMOJU gateway tests (remote_komoju_test.rb)
+    # pay with it and expect the `fraudulent` error code (422, as the API document's table says).
+    "4123111111111083": ("visa", "fraudulent"),
 }
 
 # 3-D Secure (secure tokens), from KOMOJU's "3Dセキュアを使用したテスト決済" catalogue:

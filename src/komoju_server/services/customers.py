@@ -119,7 +119,7 @@ class Customers:
         resolved: Resolved,
         now: int,
         email: str | None = None,
-        metadata: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
         currency: str | None = None,
         scenario: str | None = None,
     ) -> tuple[Customer, list[Write]]:

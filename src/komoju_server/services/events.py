@@ -9,6 +9,7 @@ from typing import Any
 from komoju_server.domain import clock, ids
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
+from komoju_server.domain.event import EventFilter
 from komoju_server.store import Store, Write
 from komoju_server.store import events as table
 
@@ -55,8 +56,11 @@ class Events:
             raise ApiError("not_found")
         return event
 
-    async def page(self, caller: Caller, number: int, per_page: int) -> tuple[int, list[dict[str, Any]]]:
-        return await table.page(self._store, caller.scope, (), number, per_page)
+    async def page(
+        self, caller: Caller, number: int, per_page: int, filter_: EventFilter | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Newest first; `filter_` narrows the list to some event types and a time range."""
+        return await table.page(self._store, caller.scope, filter_ or EventFilter(), number, per_page)
 
     async def about(self, caller: Caller, subject_id: str, limit: int = ABOUT_LIMIT) -> list[dict[str, Any]]:
         """The events about one payment, customer, subscription or webhook, oldest first."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from komoju_server.domain.errors import ApiError
+from komoju_server.domain.event import EventFilter as EventFilter  # the event log is filtered by it
 from komoju_server.domain.payment import PaymentFilter as PaymentFilter  # lists are filtered by it
 from komoju_server.methods import Method
 
@@ -43,7 +44,7 @@ class NewPayment:
     source: PaymentSource
     description: str | None = None
     external_order_num: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     locale: str = "ja"
     return_url: str | None = None
     cancel_url: str | None = None
@@ -74,7 +75,7 @@ class PaymentChange:
 
     description: str | None = None
     set_description: bool = False
-    metadata: dict[str, str] | None = None
+    metadata: dict[str, Any] | None = None
     # Another prepaid card: a token id, or inline details whose type defaults to the payment's
     # own method (so they are checked by the service, which knows it).
     top_up: str | dict[str, Any] | None = None

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import orjson
 
@@ -59,6 +59,9 @@ log = logging.getLogger("komoju_server")
 UPDATE_PAYMENT = "update payment"  # the conditional write that loses a race
 OTHER_PAYMENT = "The secure token was verified for another amount or currency"
 LIVE_REFUSAL = "Live payments are not enabled on this server: no live processor is configured."
+# How a refund request ends, done by hand away from the API (here: the sandbox controls).
+RefundRequestOutcome = Literal["completed", "rejected"]
+REQUEST_SETTLED = "This refund request is {status} already: only a pending one can be completed or rejected."
 EVENT_FOR_STATUS = {"authorized": "payment.authorized", "captured": "payment.captured"}
 DEADLINE_TIMER = "payment.deadline"  # the scheduler's timer that expires an unpaid payment
 COMPLETABLE = (Family.DELAYED, Family.REDIRECT)  # finished by the customer away from the API
@@ -485,21 +488,28 @@ class Payments:
         self, caller: Caller, payment: Payment, request: dict[str, Any], result: RefundResult, now: int
     ) -> list[Write]:
         refund_id = request["refund_id"]
+        payment.refund_references = {**payment.refund_references, refund_id: result.reference}
+        return self._add_refund(caller, payment, refund_id, result.amount, request.get("description"), now)
+
+    def _add_refund(
+        self, caller: Caller, payment: Payment, refund_id: str, amount: int, description: str | None, now: int
+    ) -> list[Write]:
+        """A refund made (by the processor, or by bank transfer for a refund request): the
+        payment's refunds, its refunded amount and status, and the events that say so."""
         payment.refunds = [
             *payment.refunds,
             {
                 "id": refund_id,
                 "resource": "refund",
-                "amount": result.amount,
+                "amount": amount,
                 "currency": payment.currency,
                 "payment": payment.id,
-                "description": request.get("description"),
+                "description": description,
                 "created_at": clock.iso(now),
                 "chargeback": False,
             },
         ]
-        payment.refund_references = {**payment.refund_references, refund_id: result.reference}
-        payment.amount_refunded += result.amount
+        payment.amount_refunded += amount
         full = payment.amount_refunded >= payment.total
         if states.allowed("refund", payment.status):
             payment.status = states.apply("refund" if full else "refund_partially", payment.status)
@@ -733,6 +743,29 @@ class Payments:
             }
             payment.refund_requests = [*payment.refund_requests, request]
             return self._event(caller, "payment.updated", payment, now)
+
+        return await self._change(caller, payment_id, decide)
+
+    async def settle_refund_request(
+        self, caller: Caller, payment_id: str, request_id: str, outcome: RefundRequestOutcome
+    ) -> Payment:
+        """A pending refund request done by hand: `completed` (the money went back by bank
+        transfer: a refund like any other, with its events) or `rejected` (nothing was refunded)."""
+
+        async def decide(payment: Payment, now: int) -> list[Write]:
+            found = next((r for r in payment.refund_requests if r["id"] == request_id), None)
+            if found is None:
+                raise ApiError("not_found")
+            if found["status"] != "pending":
+                raise ApiError("unprocessable_entity", message=REQUEST_SETTLED.format(status=found["status"]))
+            payment.refund_requests = [
+                {**r, "status": outcome} if r["id"] == request_id else r for r in payment.refund_requests
+            ]
+            if outcome == "rejected":
+                return self._event(caller, "payment.updated", payment, now)
+            if found["amount"] > payment.refundable_amount or not states.allowed("refund", payment.status):
+                raise ApiError("not_refundable")
+            return self._add_refund(caller, payment, ids.new_id(), found["amount"], found.get("description"), now)
 
         return await self._change(caller, payment_id, decide)
 

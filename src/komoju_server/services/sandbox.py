@@ -18,7 +18,7 @@ from komoju_server.domain.errors import ApiError, invalid, missing
 from komoju_server.domain.payment import Payment
 from komoju_server.services import answers
 from komoju_server.services.clock import Clock
-from komoju_server.services.payments import Payments
+from komoju_server.services.payments import Payments, RefundRequestOutcome
 from komoju_server.services.scheduler import Scheduler
 from komoju_server.store import Store, Write, timers
 from komoju_server.store import merchants as merchants_table
@@ -81,6 +81,13 @@ class Sandbox:
     async def fail(self, caller: Caller, payment_id: str) -> Payment:
         self._check(caller)
         return await self._payments.fail(caller, payment_id)
+
+    async def settle_refund_request(
+        self, caller: Caller, payment_id: str, request_id: str, outcome: RefundRequestOutcome
+    ) -> Payment:
+        """KOMOJU's staff made the bank transfer of a refund request (`completed`), or refused it."""
+        self._check(caller)
+        return await self._payments.settle_refund_request(caller, payment_id, request_id, outcome)
 
     async def cancel(self, caller: Caller, payment_id: str) -> Payment:
         """The customer cancelled on the provider's (simulated) site: as POST /payments/:id/cancel."""

@@ -51,7 +51,7 @@ class NewSession:
     external_customer_id: str | None = None
     payment_types: tuple[str, ...] | None = None  # None: every method the session can take
     line_items: tuple[LineItem, ...] | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     payment_data: PaymentData = PaymentData()
     customer_id: str | None = None  # customer modes: the customer to save the details on
 

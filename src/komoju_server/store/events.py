@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from komoju_server.domain.event import EventFilter
 from komoju_server.store import listing
 from komoju_server.store.base import Store, Write
 
@@ -59,10 +59,15 @@ async def get(store: Store, scope: tuple[str, str], event_id: str) -> dict[str, 
     return None if row is None else orjson.loads(row[0])
 
 
+def conditions(filter_: EventFilter) -> list[listing.Condition]:
+    found = [listing.any_of("type", filter_.types)] if filter_.types else []
+    return found + listing.created_within(filter_.created)
+
+
 async def page(
-    store: Store, scope: tuple[str, str], conditions: Sequence[listing.Condition], number: int, per_page: int
+    store: Store, scope: tuple[str, str], filter_: EventFilter, number: int, per_page: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    total, rows = await listing.page(store, "events", scope, conditions, number, per_page, positioned=True)
+    total, rows = await listing.page(store, "events", scope, conditions(filter_), number, per_page, positioned=True)
     return total, [orjson.loads(row[0]) for row in rows]
 
 

@@ -31,6 +31,13 @@ def created_within(created: TimeRange) -> list[Condition]:
     return [(clause, (value,)) for clause, value in bounds if value is not None]
 
 
+def any_of(column: str, values: Sequence[str]) -> Condition:
+    """`column` equal to one of `values` (one or more): a list filter that takes several."""
+    if len(values) == 1:
+        return (f"{column} = ?", (values[0],))
+    return (f"{column} IN ({', '.join('?' * len(values))})", tuple(values))
+
+
 def next_position(merchant_id: str, mode: str, resource: str) -> Write:
     return Write(NEXT_POSITION, (merchant_id, mode, resource), expect=1, label=f"{resource} position")
 

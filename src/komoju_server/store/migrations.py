@@ -337,6 +337,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE webhook_attempts ADD COLUMN response_body TEXT",
         ],
     ),
+    (
+        10,
+        "the event log filtered by type and by time",
+        [
+            # GET /events?type=...: a page of one type's events is one index range in list
+            # order, however many events of other types there are.
+            "CREATE INDEX events_by_type ON events (merchant_id, mode, type, pos)",
+            "CREATE INDEX events_by_time ON events (merchant_id, mode, created_at)",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)

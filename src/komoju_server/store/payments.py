@@ -64,8 +64,9 @@ async def find(store: Store, payment_id: str, mode: str | None = None) -> Paymen
 
 def conditions(filter_: PaymentFilter) -> list[listing.Condition]:
     found: list[listing.Condition] = []
+    if filter_.statuses:
+        found.append(listing.any_of("status", filter_.statuses))
     for clause, value in (
-        ("status = ?", filter_.status),
         ("currency = ?", filter_.currency),
         ("external_order_num = ?", filter_.external_order_num),
     ):

@@ -4,7 +4,8 @@ what the receiver answered), and the actions the API has on it.
 
 An action's form is parsed by the API's own parsers (`api/inputs.py`) into the services' typed
 inputs and runs through the same service as `POST /api/v1/payments/:id/<action>` (complete and
-fail: the sandbox's, as `POST /api/v1/sandbox/payments/:id/<action>`). Done, the browser goes
+fail: the sandbox's, as `POST /api/v1/sandbox/payments/:id/<action>`; completing or rejecting
+a refund request: as `POST /api/v1/sandbox/payments/:id/refund_requests/:rid/<complete|reject>`). Done, the browser goes
 back to the payment's page (See Other) with a notice; refused, the page shows KOMOJU's error.
 """
 
@@ -17,7 +18,7 @@ import falcon
 import falcon.asgi
 
 from komoju_server.api import inputs
-from komoju_server.domain import states, versions
+from komoju_server.domain import params, states, versions
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.money import CURRENCIES
@@ -26,6 +27,7 @@ from komoju_server.methods import BY_TYPE, Family
 from komoju_server.pages.dashboard.site import BASE, Dashboard, DashboardPage, ListPage, Problem, checked_id
 from komoju_server.pages.dashboard.timeline import timeline
 from komoju_server.pages.render import PageError
+from komoju_server.services.payments import RefundRequestOutcome
 
 PATH = BASE + "/payments"
 Action = Callable[[DashboardPage, Caller, str, Mapping[str, Any]], Awaitable[Payment]]
@@ -51,6 +53,16 @@ async def _fail(page: DashboardPage, caller: Caller, payment_id: str, form: Mapp
     return await page.rt.sandbox.fail(caller, payment_id)
 
 
+def _refund_request_outcome(outcome: RefundRequestOutcome) -> Action:
+    async def settle(page: DashboardPage, caller: Caller, payment_id: str, form: Mapping[str, Any]) -> Payment:
+        request_id = form.get("refund_request")
+        if not isinstance(request_id, str) or not params.object_id(request_id):
+            raise ApiError("not_found")
+        return await page.rt.sandbox.settle_refund_request(caller, payment_id, request_id, outcome)
+
+    return settle
+
+
 # The actions, by the last part of their URL (also their notice: `dashboard.done_<name>`).
 ACTIONS: dict[str, Action] = {
     "capture": _capture,
@@ -58,6 +70,8 @@ ACTIONS: dict[str, Action] = {
     "cancel": _cancel,
     "complete": _complete,
     "fail": _fail,
+    "complete_refund_request": _refund_request_outcome("completed"),
+    "reject_refund_request": _refund_request_outcome("rejected"),
 }
 
 
@@ -77,6 +91,8 @@ def available(payment: Payment, caller: Caller) -> list[str]:
             found.append("complete")
         if states.allowed("fail", payment.status):
             found.append("fail")
+        if any(r["status"] == "pending" for r in payment.refund_requests):
+            found.append("settle_refund_requests")
     return found
 
 
