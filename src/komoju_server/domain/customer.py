@@ -20,8 +20,10 @@ class Customer:
     merchant_id: str
     mode: str
     created_at: int
-    method_type: str
-    details: dict[str, Any]  # the safe payment_details
+    # None for a customer made without payment details (KOMOJU answers `source: null`); a
+    # customer-mode session or an update gives it details later.
+    method_type: str | None
+    details: dict[str, Any] | None  # the safe payment_details
     email: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     currency: str | None = None

@@ -1,0 +1,158 @@
+"""Replays the examples of KOMOJU's current API reference (tests/fidelity/examples.py) as a
+client would, in process on both databases, and holds each answer against the printed one
+field by field: every field of the example present, with the same JSON type, and the same
+value unless it is generated (`IGNORED_VALUES`) or a declared deliberate difference. Fields we
+answer beyond an example are listed by a test of their own against `EXTRA_FIELDS_ALLOWED`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from tests.fidelity.examples import EXAMPLES, EXTRA_FIELDS_ALLOWED, IGNORED_VALUES, Example
+
+Form = tuple[tuple[str, str], ...]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return {str: "string", float: "number", dict: "object", list: "array"}.get(type(value), type(value).__name__)
+
+
+def differences(want: Any, got: Any, deliberate: dict[str, str], path: str = "") -> Iterator[str]:
+    """Every way `got` falls short of the example `want`: missing fields, other JSON types,
+    other values (except generated ones and the deliberate differences)."""
+    here = path or "(body)"
+    if _json_type(want) != _json_type(got):
+        if not (path.rsplit(".", 1)[-1] in IGNORED_VALUES and path in deliberate):
+            yield f"{here}: {_json_type(got)} {got!r}, want {_json_type(want)} {want!r}"
+        return
+    if isinstance(want, dict):
+        for key, value in want.items():
+            sub = f"{path}.{key}" if path else key
+            if key not in got:
+                yield f"{sub}: missing"
+            else:
+                yield from differences(value, got[key], deliberate, sub)
+    elif isinstance(want, list):
+        if len(want) != len(got):
+            yield f"{here}: {len(got)} items, want {len(want)}"
+            return
+        for index, (w, g) in enumerate(zip(want, got, strict=True)):
+            yield from differences(w, g, deliberate, f"{path}.{index}" if path else str(index))
+    elif path.rsplit(".", 1)[-1] not in IGNORED_VALUES and path not in deliberate and want != got:
+        yield f"{here}: {got!r}, want {want!r}"
+
+
+def extra_fields(want: Any, got: Any, owner: str = "", rel: str = "") -> Iterator[str]:
+    """Fields of `got` the example lacks, named `<resource>.<field path>` (the path inside the
+    nearest object with a `resource`)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        if isinstance(got.get("resource"), str):
+            owner, rel = got["resource"], ""
+        for key, value in got.items():
+            if key not in want:
+                yield f"{owner}.{rel}{key}"
+            else:
+                yield from extra_fields(want[key], value, owner, f"{rel}{key}.")
+    elif isinstance(want, list) and isinstance(got, list):
+        for w, g in zip(want, got, strict=False):
+            yield from extra_fields(w, g, owner, rel)
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def post_form(client: httpx.Client, method: str, path: str, form: Form | list[tuple[str, str]]) -> httpx.Response:
+    """Sends the fields form-encoded, in order and repeated keys kept, as `curl -d` does."""
+    return client.request(method, path, content=urlencode(list(form)).encode(), headers=FORM)
+
+
+# What each example needs to exist before its request, made through the API as a client would.
+# Each returns the ids the example's path refers to.
+def _created(client: httpx.Client, path: str, form: Form | list[tuple[str, str]]) -> dict[str, Any]:
+    response = post_form(client, "POST", path, form)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _payment(client: httpx.Client, form: Form) -> dict[str, str]:
+    return {"payment": _created(client, "/payments", form)["id"]}
+
+
+def _completed_payment(client: httpx.Client, form: Form) -> dict[str, str]:
+    ids = _payment(client, form)
+    response = client.post(f"/sandbox/payments/{ids['payment']}/complete")
+    assert response.status_code == 200, response.text
+    return ids
+
+
+def _customer(client: httpx.Client, form: Form) -> dict[str, str]:
+    return {"customer": _created(client, "/customers", form)["id"]}
+
+
+def _customers(client: httpx.Client, form: Form) -> dict[str, str]:
+    for _, email in form:
+        _created(client, "/customers", [("email", email), ("metadata[order_id]", "abcdefg")])
+    return {}
+
+
+def _captured_card_event(client: httpx.Client, form: Form) -> dict[str, str]:
+    payment = _payment(client, form)["payment"]
+    events = client.get("/events", params={"per_page": 100}).json()["data"]
+    (event,) = [e for e in events if e["type"] == "payment.captured" and e["data"]["id"] == payment]
+    return {"event": event["id"]}
+
+
+SETUPS: dict[str, Callable[[httpx.Client, Form], dict[str, str]]] = {
+    "payment": _payment,
+    "completed_payment": _completed_payment,
+    "customer": _customer,
+    "customers": _customers,
+    "captured_card_event": _captured_card_event,
+}
+
+
+def replay(client: httpx.Client, example: Example) -> httpx.Response:
+    ids = SETUPS[example.setup](client, example.setup_form) if example.setup else {}
+    path = example.path.format(**ids)
+    if example.method == "GET":
+        return client.get(path)
+    return post_form(client, example.method, path, example.form)
+
+
+def by_name(examples: tuple[Example, ...]) -> list[Any]:
+    return [pytest.param(e, id=e.name) for e in examples]
+
+
+@pytest.mark.parametrize("example", by_name(EXAMPLES))
+def test_answers_as_the_reference_prints(merchant_api: httpx.Client, example: Example) -> None:
+    response = replay(merchant_api, example)
+    assert response.status_code == example.status, response.text
+    assert list(differences(example.response, response.json(), example.deliberate)) == []
+
+
+@pytest.mark.parametrize("example", by_name(tuple(e for e in EXAMPLES if not e.truncated)))
+def test_extra_fields_are_allowed(merchant_api: httpx.Client, example: Example) -> None:
+    response = replay(merchant_api, example)
+    allowed = {f"{resource}.{name}" for resource, names in EXTRA_FIELDS_ALLOWED.items() for name in names}
+    assert sorted(set(extra_fields(example.response, response.json())) - allowed) == []
+
+
+def test_every_example_cites_a_reference_page() -> None:
+    names = [e.name for e in EXAMPLES]
+    assert len(names) == len(set(names))
+    for example in EXAMPLES:
+        assert example.source.startswith(
+            ("https://docs.komoju.com/", "https://doc.komoju.com/", "https://ja.doc.komoju.com/")
+        )
+        assert example.setup is None or example.setup in SETUPS
