@@ -367,8 +367,11 @@ CUSTOMER = answer_object(
         "email": nullable(STRING),
         "metadata": METADATA,
         "created_at": TIME,
-        "payment_details": ref("CustomerDetails"),
-        "source": {**ref("CustomerDetails"), "description": "the same as payment_details (KOMOJU's newer name)"},
+        "payment_details": {**nullable(ref("CustomerDetails")), "description": "null until the customer has details"},
+        "source": {
+            **nullable(ref("CustomerDetails")),
+            "description": "the same as payment_details (KOMOJU's newer name)",
+        },
     }
 )
 SUBSCRIPTION = answer_object(
@@ -670,7 +673,7 @@ NEW_SECURE_TOKEN = request_object(
 )
 CUSTOMER_IN = request_object(
     {
-        "payment_details": DETAILS_OR_TOKEN,
+        "payment_details": {**nullable(DETAILS_OR_TOKEN), "description": "optional: a customer may get them later"},
         "email": nullable(schema_of(rules.email)),
         "metadata": METADATA_IN,
         "currency": nullable(CURRENCY_IN),
