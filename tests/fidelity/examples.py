@@ -50,6 +50,20 @@ EXTRA_FIELDS_ALLOWED: dict[str, dict[str, str]] = {
         "subscription": "this server's: the subscription a payment charges for (README, Sandbox "
         "controls), null otherwise",
     },
+    "subscription": {
+        "payment_details.brand": "the charged card's brand, as the payment shows it, to tell which "
+        "card pays without revealing it",
+        "payment_details.last_four_digits": "the charged card's last four digits, as the payment shows them",
+        "customer.locale": "in KOMOJU's current schema of the embedded customer "
+        "(Subscription_customer); null: this server keeps no customer locale",
+        "customer.name": "in KOMOJU's current schema of the embedded customer; null here",
+        "customer.phone": "in KOMOJU's current schema of the embedded customer; null here",
+        "customer.archived_at": "in KOMOJU's current schema of the embedded customer; null here",
+    },
+    "secure_token": {
+        "authentication_url": "in KOMOJU's current SecureToken schema (komoju-node-sdk "
+        "docs/Models/SecureToken.md): where the customer authenticates",
+    },
     "customer": {
         "payment_details": "the stored details under the name of KOMOJU's 2019 schema, beside "
         "`source`, its current name, so clients of either era read them",
@@ -71,7 +85,11 @@ class Example:
     # JSON paths (dotted, list items by index) where this server deliberately answers
     # otherwise than the example, with the reason.
     deliberate: dict[str, str] = field(default_factory=dict)
+    # Lists (by path) whose order the example cannot fix: compared sorted by this item field.
+    sort_lists: dict[str, str] = field(default_factory=dict)
     truncated: bool = False
+    # What the answer is, for an answer without a `resource` field (naming its extra fields).
+    resource: str = ""
 
 
 def _payment(**fields: Any) -> dict[str, Any]:
@@ -330,6 +348,203 @@ EXAMPLES: tuple[Example, ...] = (
             "reason": None,
         },
         deliberate={"data.payment_deadline": _FACTORY_DEADLINE, "data.payment_details.year": _CARD_YEAR},
+    ),
+)
+
+_SUBSCRIPTION_CUSTOMER = {
+    "id": 315,
+    "uuid": "32vg14fz53dkhqalk1qch6pp4",
+    "merchant_id": 2697,
+    "created_at": "2020-06-09T16:41:53.021+09:00",
+    "updated_at": "2020-06-09T16:41:53.021+09:00",
+    "email": "conradschumm@robel.net",
+    "currency": None,
+    "metadata": {"order_id": "abcdefg"},
+}
+_NO_NUMERIC_IDS = (
+    "KOMOJU's internal numeric row id; this server has none and answers its string id "
+    "(the customer's id, as `uuid`; the merchant's id)"
+)
+_FIRST_CHARGE = (
+    "the page printed a subscription made by a test factory, never charged; this server charges "
+    "the first period at creation (README, Sandbox controls), so it is `active`, has a next "
+    "charge, the day of its creation, and its first payment"
+)
+_SUBSCRIPTION_DELIBERATE = {
+    "status": _FIRST_CHARGE,
+    "day": _FIRST_CHARGE,
+    "next_capture_at": _FIRST_CHARGE,
+    "payments": _FIRST_CHARGE,
+    "customer.id": _NO_NUMERIC_IDS,
+    "customer.merchant_id": _NO_NUMERIC_IDS,
+    "customer.uuid": "the customer's id, generated",
+}
+
+EXAMPLES += (
+    Example(
+        name="subscriptions_show",
+        source=f"{DOCS}/ja/api/resources/subscriptions/show/",
+        method="GET",
+        path="/subscriptions/{subscription}",
+        status=200,
+        setup="subscription",
+        setup_form=(
+            ("email", "conradschumm@robel.net"),
+            ("metadata[order_id]", "abcdefg"),
+            ("payment_details[type]", "credit_card"),
+            ("payment_details[email]", "test@example.com"),
+            ("payment_details[number]", "4111111111111111"),
+            ("payment_details[month]", "01"),
+            ("payment_details[year]", "2035"),
+        ),
+        response={
+            "id": "0t8yd4nd2ql5ntq2k9dbe0fdk",
+            "resource": "subscription",
+            "status": "pending",
+            "amount": 1000,
+            "currency": "JPY",
+            "customer": _SUBSCRIPTION_CUSTOMER,
+            "period": "monthly",
+            "day": 9,
+            "payment_details": {"type": "credit_card", "month": "01", "year": "2025", "email": "test@example.com"},
+            "retry_count": 0,
+            "retry_at": None,
+            "next_capture_at": None,
+            "created_at": "2020-06-09T07:41:53Z",
+            "ended_at": None,
+            "metadata": {},
+            "payments": [],
+        },
+        deliberate={
+            **_SUBSCRIPTION_DELIBERATE,
+            "payment_details.year": "the example's card expired in 2025; the replay's is valid until 2035",
+        },
+    ),
+    Example(
+        name="subscriptions_create",
+        source=f"{DOCS}/en/api/resources/subscriptions/",
+        method="POST",
+        path="/subscriptions",
+        form=(("amount", "2000"), ("currency", "JPY"), ("customer", "{customer}"), ("period", "monthly")),
+        status=200,
+        setup="customer",
+        setup_form=_CARD_FORM,
+        # The stored copy of the page ends after the answer's first two fields.
+        response={"id": "1bv1aplpol3igsp9u9te9sgzu", "resource": "subscription"},
+        truncated=True,
+    ),
+    Example(
+        name="events_list",
+        source=f"{DOCS}/en/api/resources/events/list/",
+        method="GET",
+        path="/events",
+        status=200,
+        setup="captured_then_updated_card_payment",
+        setup_form=(
+            ("amount", "300"),
+            ("tax", "30"),
+            ("currency", "JPY"),
+            ("external_order_num", "ORDER12"),
+            ("locale", "en"),
+            *_CARD_FORM,
+        ),
+        # Newest first: the update, then the capture. The stored copy of the page ends inside
+        # the second event; its first two fields are kept.
+        response={
+            "resource": "list",
+            "total": 2,
+            "page": 1,
+            "per_page": 10,
+            "last_page": 1,
+            "data": [
+                {
+                    "id": "7tgmdnrg30yyxtnznij4oczbj",
+                    "type": "payment.captured",
+                    "resource": "event",
+                    "data": _payment(
+                        id="d7007k5jb94zidwnmufvb8voy",
+                        status="captured",
+                        payment_deadline="2020-06-16T14:59:59Z",
+                        payment_details=_CARD_CAPTURED,
+                        captured_at="2020-06-07T14:59:59Z",
+                        external_order_num="ORDER12",
+                        created_at="2020-06-09T07:42:01Z",
+                    ),
+                    "created_at": "2020-06-09T07:42:01Z",
+                    "reason": None,
+                },
+                {"id": "a3iwkddrvy34m8ca3trrk2p28", "type": "payment.updated", "resource": "event"},
+            ],
+        },
+        deliberate={"data.0.data.payment_deadline": _FACTORY_DEADLINE, "data.0.data.payment_details.year": _CARD_YEAR},
+        # Both events are of one second: their order within it is not the page's to fix (this
+        # server lists the later one first), so both lists are compared ordered by type.
+        sort_lists={"data": "type"},
+        truncated=True,
+    ),
+    Example(
+        name="secure_tokens_show",
+        source=f"{DOCS}/en/api/resources/secure_tokens/show/",
+        method="GET",
+        path="/secure_tokens/{secure_token}",
+        status=200,
+        setup="verified_secure_token",
+        setup_form=(
+            ("amount", "1000"),
+            ("currency", "JPY"),
+            ("return_url", "https://example.com/complete"),
+            ("payment_details[type]", "credit_card"),
+            ("payment_details[email]", "test@example.com"),
+            ("payment_details[number]", "4100000000000100"),
+            ("payment_details[month]", "08"),
+            ("payment_details[year]", "2035"),
+            ("payment_details[verification_value]", "123"),
+        ),
+        response={
+            "id": "tok_1234567890abcdefghijklmnop",
+            "verification_status": "OK",
+            "created_at": "2022-05-18T09:03:57Z",
+        },
+        resource="secure_token",
+    ),
+    Example(
+        name="sessions_create",
+        source=f"{DOCS}/en/nexus/sessions",
+        method="POST",
+        path="/sessions",
+        form=(("amount", "8888"), ("currency", "JPY"), ("return_url", "https://example.com")),
+        status=200,
+        # The stored copy of the page ends after `payment`.
+        response={
+            "id": "e9x5mvx3jkpkofzcg7umfael6",
+            "resource": "session",
+            "mode": "payment",
+            "amount": 8888,
+            "currency": "JPY",
+            "payment": None,
+        },
+        truncated=True,
+    ),
+    Example(
+        name="errors_missing_parameter",
+        source="https://ja.doc.komoju.com/docs/errors",
+        method="POST",
+        path="/payments",
+        # The page prints the error, not the request: a payment without its amount.
+        form=(
+            ("currency", "JPY"),
+            ("payment_details[type]", "konbini"),
+            ("payment_details[store]", "lawson"),
+            ("payment_details[email]", "test@example.com"),
+        ),
+        status=422,  # missing_parameter's status in the API document's table of codes
+        response={
+            "error": {
+                "message": "A required parameter (amount) is missing",
+                "code": "missing_parameter",
+                "param": "amount",
+            }
+        },
     ),
 )
 

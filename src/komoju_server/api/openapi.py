@@ -374,6 +374,35 @@ CUSTOMER = answer_object(
         },
     }
 )
+# KOMOJU's Subscription_customer: `id` and `merchant_id` are its numeric ids there; this
+# server answers its string ids in their place.
+SUBSCRIPTION_CUSTOMER = answer_object(
+    {
+        "id": ID,
+        "uuid": ID,
+        "merchant_id": STRING,
+        "created_at": TIME,
+        "updated_at": TIME,
+        "email": nullable(STRING),
+        "currency": nullable(CURRENCY),
+        "metadata": METADATA,
+        "locale": {"type": "null"},
+        "name": {"type": "null"},
+        "phone": {"type": "null"},
+        "archived_at": {"type": "null"},
+    }
+)
+SUBSCRIPTION_CARD = answer_object(
+    {
+        "type": const("credit_card"),
+        "email": nullable(STRING),
+        "brand": STRING,
+        "last_four_digits": STRING,
+        "month": {**STRING, "description": "two digits, as KOMOJU shows it here"},
+        "year": STRING,
+    },
+    ["type", "month", "year"],
+)
 SUBSCRIPTION = answer_object(
     {
         "id": ID,
@@ -381,10 +410,10 @@ SUBSCRIPTION = answer_object(
         "status": enum(subscriptions.STATUSES),
         "amount": INTEGER,
         "currency": CURRENCY,
-        "customer": ID,
+        "customer": {**SUBSCRIPTION_CUSTOMER, "description": "the customer's record as KOMOJU embeds it"},
         "period": enum(subscriptions.PERIODS),
         "day": {**INTEGER, "description": "the weekday (1-7) or day of the month it charges on"},
-        "payment_details": ref("CustomerDetails"),
+        "payment_details": SUBSCRIPTION_CARD,
         "retry_count": INTEGER,
         "retry_at": nullable(TIME),
         "next_capture_at": nullable(TIME),

@@ -44,6 +44,26 @@ class Customer:
             "source": self.details,
         }
 
+    def as_embedded(self) -> dict[str, Any]:
+        """The customer as KOMOJU embeds it in a subscription: its own record, not the API's
+        customer resource (KOMOJU's reference: `id` and `merchant_id` there are its internal
+        numeric ids, `uuid` the customer's id; this server has no numeric ids and answers its
+        ids, strings, in their place). No updated time is kept: it is the creation time."""
+        return {
+            "id": self.id,
+            "uuid": self.id,
+            "merchant_id": self.merchant_id,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.created_at),
+            "email": self.email,
+            "currency": self.currency,
+            "metadata": self.metadata,
+            "locale": None,
+            "name": None,
+            "phone": None,
+            "archived_at": None,
+        }
+
     def to_doc(self) -> str:
         data = asdict(self)
         del data["version"]
