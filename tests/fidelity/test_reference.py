@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.fidelity.examples import EXAMPLES, EXTRA_FIELDS_ALLOWED, IGNORED_VALUES, Example
+from tests.fidelity.examples import EXAMPLES, EXTRA_FIELDS_ALLOWED, IGNORED_VALUES, SCHEMA_FIELDS, Example
 
 Form = tuple[tuple[str, str], ...]
 
@@ -197,3 +197,59 @@ def test_every_example_cites_a_reference_page() -> None:
             ("https://docs.komoju.com/", "https://doc.komoju.com/", "https://ja.doc.komoju.com/")
         )
         assert example.setup is None or example.setup in SETUPS
+
+
+# One object of each model, made as a client would; `SCHEMA_FIELDS` names the fields each must have.
+CARD = {"type": "credit_card", "number": "4111111111111111", "month": "12", "year": "2035", "email": "a@example.com"}
+KONBINI = {"type": "konbini", "store": "lawson", "email": "a@example.com"}
+BANK = {
+    "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
+    "bank_name": "KOMOJU BANK",
+    "bank_code": "1234",
+    "branch_name": "KOMOJU BRANCH",
+    "branch_number": "123",
+    "account_type": "normal",
+    "account_number": "1234567",
+}
+
+
+def _ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def objects_of_every_model(client: httpx.Client) -> dict[str, dict[str, Any]]:
+    paid = _ok(client.post("/payments", json={"amount": 1000, "currency": "JPY", "payment_details": CARD}))
+    refunded = _ok(client.post(f"/payments/{paid['id']}/refund", json={"amount": 100}))
+    slip = _ok(client.post("/payments", json={"amount": 1000, "currency": "JPY", "payment_details": KONBINI}))
+    _ok(client.post(f"/sandbox/payments/{slip['id']}/complete"))
+    requested = _ok(client.post(f"/payments/{slip['id']}/refund_request", json={**BANK, "amount": 1000}))
+    customer = _ok(client.post("/customers", json={"payment_details": CARD}))
+    body = {"customer": customer["id"], "amount": 500, "currency": "JPY", "period": "monthly"}
+    subscription = _ok(client.post("/subscriptions", json=body))
+    body = {"amount": 1000, "currency": "JPY", "return_url": "https://example.com/done", "payment_details": CARD}
+    secure_token = _ok(client.post("/secure_tokens", json=body))
+    session = _ok(
+        client.post("/sessions", json={"amount": 1000, "currency": "JPY", "return_url": "https://example.com"})
+    )
+    event = _ok(client.get("/events"))["data"][0]
+    return {
+        "payment": paid,
+        "refund": refunded["refunds"][0],
+        "refund_request": requested["refund_requests"][0],
+        "customer": customer,
+        "subscription": subscription,
+        "subscription.customer": subscription["customer"],
+        "subscription.payment_details": subscription["payment_details"],
+        "secure_token": secure_token,
+        "secure_token (GET)": _ok(client.get(f"/secure_tokens/{secure_token['id']}")),
+        "event": event,
+        "session": session,
+    }
+
+
+def test_every_field_of_the_current_schema_is_answered(merchant_api: httpx.Client) -> None:
+    made = objects_of_every_model(merchant_api)
+    missing = {name: sorted(set(SCHEMA_FIELDS[name.split(" ")[0]][1]) - set(obj)) for name, obj in made.items()}
+    assert {name: fields for name, fields in missing.items() if fields} == {}
+    assert {name.split(" ")[0] for name in made} == set(SCHEMA_FIELDS)

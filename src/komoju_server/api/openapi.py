@@ -353,6 +353,10 @@ PAYMENT = answer_object(
         "amount_refunded": INTEGER,
         "locale": enum(params.LOCALES),
         "session": nullable(ID),
+        "customer_family_name": {**nullable(STRING), "description": "the payment details' family_name, if any"},
+        "customer_given_name": {**nullable(STRING), "description": "the payment details' given_name, if any"},
+        "mcc": {**nullable(STRING), "description": "always null here: no merchant category is kept"},
+        "statement_descriptor": {"type": "null", "description": "always null here: no statement descriptor is kept"},
         "refunds": array(ref("Refund")),
         "refund_requests": array(ref("RefundRequest")),
     }
@@ -520,6 +524,10 @@ SESSION = answer_object(
         "status": enum(sessions.STATUSES),
         "expired": BOOLEAN,
         "expires_at": TIME,
+        "merchant": {
+            **answer_object({"name": nullable(STRING)}),
+            "description": "the shop: its name, as KOMOJU's MerchantData",
+        },
         "metadata": METADATA,
         "payment": {**nullable(ref("Payment")), "description": "payment modes: the payment once paid"},
         "payment_data": {
@@ -556,6 +564,7 @@ SESSION = answer_object(
         "status",
         "expired",
         "expires_at",
+        "merchant",
         "metadata",
     ],
 )
