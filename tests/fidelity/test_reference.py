@@ -81,9 +81,15 @@ def extra_fields(want: Any, got: Any, owner: str = "", rel: str = "") -> Iterato
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def post_form(client: httpx.Client, method: str, path: str, form: Form | list[tuple[str, str]]) -> httpx.Response:
+def post_form(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    form: Form | list[tuple[str, str]],
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """Sends the fields form-encoded, in order and repeated keys kept, as `curl -d` does."""
-    return client.request(method, path, content=urlencode(list(form)).encode(), headers=FORM)
+    return client.request(method, path, content=urlencode(list(form)).encode(), headers={**FORM, **(headers or {})})
 
 
 # What each example needs to exist before its request, made through the API as a client would.
@@ -161,8 +167,7 @@ def replay(client: httpx.Client, example: Example) -> httpx.Response:
     headers = dict(example.headers)
     if example.method == "GET":
         return client.get(path, headers=headers)
-    form = urlencode([(k, v.format(**ids)) for k, v in example.form]).encode()
-    return client.request(example.method, path, content=form, headers={**FORM, **headers})
+    return post_form(client, example.method, path, [(k, v.format(**ids)) for k, v in example.form], headers)
 
 
 def sorted_lists(body: Any, example: Example) -> Any:
@@ -178,6 +183,21 @@ def sorted_lists(body: Any, example: Example) -> Any:
 
 def by_name(examples: tuple[Example, ...]) -> list[Any]:
     return [pytest.param(e, id=e.name) for e in examples]
+
+
+def test_the_comparison_names_every_shortfall_and_only_those() -> None:
+    want = {"id": "x", "status": "captured", "amount": 300, "details": {"month": 3}, "refunds": [], "gone": None}
+    got = {"id": "other", "status": "pending", "amount": "300", "details": {"month": 3}, "refunds": [1], "more": 1}
+    assert list(differences(want, got, {})) == [
+        "status: 'pending', want 'captured'",
+        "amount: string '300', want integer 300",
+        "refunds: 1 items, want 0",
+        "gone: missing",
+    ]
+    assert list(differences(want, got, {"status": "why", "amount": "why", "refunds": "why"})) == ["gone: missing"]
+    assert list(extra_fields({"resource": "payment", "details": {}}, {"resource": "payment", "details": {"a": 1}})) == [
+        "payment.details.a"
+    ]
 
 
 @pytest.mark.parametrize("example", by_name(EXAMPLES))
