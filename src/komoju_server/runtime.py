@@ -90,7 +90,7 @@ class Runtime:
         self.deadlines = Deadlines(self.payments, on_expired=self.console.expired)
         self.scheduler.handle(DEADLINE_TIMER, self.deadlines.expire_due)
         self.subscriptions = Subscriptions(
-            store, self.clock, self.payments, self.events, self.scheduler, settings.public_url or ""
+            store, self.clock, self.payments, self.customers, self.events, self.scheduler, settings.public_url or ""
         )
         self.scheduler.handle(CHARGE_TIMER, self.subscriptions.charge_due)
         self.sandbox = Sandbox(store, self.clock, self.payments, self.scheduler)

@@ -148,7 +148,7 @@ def test_every_payment_method_is_a_variant_of_payment_details(doc):
     assert card["number"]["writeOnly"] is True and card["month"]["maximum"] == 12
     refund_request = schemas["RefundRequestInput"]
     assert refund_request["required"] == [name for name, _rule in BANK_ACCOUNT_FIELDS]
-    assert refund_request["properties"]["account_type"]["enum"] == ["ordinary", "checking", "savings"]
+    assert refund_request["properties"]["account_type"]["enum"] == ["normal", "ordinary", "checking", "savings"]
 
 
 def test_both_body_encodings_and_the_rails_brackets(doc):

@@ -428,6 +428,10 @@ def test_create_answers_the_exact_payment(api, server, type_):
         "amount_refunded": 0,
         "locale": "ja",
         "session": None,
+        "customer_family_name": case.shows.get("family_name"),
+        "customer_given_name": case.shows.get("given_name"),
+        "mcc": None,
+        "statement_descriptor": None,
         "refunds": [],
         "refund_requests": [],
     }

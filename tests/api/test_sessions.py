@@ -112,6 +112,7 @@ def test_a_payment_session_answers_as_komoju(merchant_api, server):
         "status": "pending",
         "expired": False,
         "expires_at": TIME,
+        "merchant": {"name": "merchant"},
         "metadata": {},
         "payment": None,
         "payment_data": {"external_order_num": None, "name": None, "name_kana": None, "capture": "auto"},

@@ -13,13 +13,15 @@ from tests.api.test_sandbox import DAY, advance, events, plus
 
 GOOD_CARD = {"type": "credit_card", "number": "4111111111111111", "month": 12, "year": 2030, "email": "a@example.com"}
 DECLINING_CARD = {**GOOD_CARD, "number": "4123111111111059"}
+# KOMOJU shows the card on a subscription with its expiry as strings (its reference's example
+# and current schema); the brand and last four digits are the payment's.
 CARD_SHOWN = {
     "type": "credit_card",
     "email": "a@example.com",
     "brand": "visa",
     "last_four_digits": "1111",
-    "month": 12,
-    "year": 2030,
+    "month": "12",
+    "year": "2030",
 }
 WEEK = 7 * DAY
 
@@ -62,18 +64,33 @@ def one_month_later(moment: str) -> str:
     return (start.replace(year=start.year + year, month=month + 1)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_create_makes_the_first_charge(merchant_api):
+def test_create_makes_the_first_charge(merchant, merchant_api):
     customer_id = customer(merchant_api)
     response = subscribe(merchant_api, customer_id, "monthly", metadata={"plan": "gold"})
     assert response.status_code == 200
     subscription = response.json()
+    made = merchant_api.get(f"/customers/{customer_id}").json()
     assert subscription == {
         "id": ID,
         "resource": "subscription",
         "status": "active",
         "amount": 2000,
         "currency": "JPY",
-        "customer": customer_id,
+        # The customer's record, as KOMOJU embeds it; this server's ids stand for its numeric ones.
+        "customer": {
+            "id": customer_id,
+            "uuid": customer_id,
+            "merchant_id": merchant["merchant_id"],
+            "created_at": made["created_at"],
+            "updated_at": made["created_at"],
+            "email": None,
+            "currency": None,
+            "metadata": {},
+            "locale": None,
+            "name": None,
+            "phone": None,
+            "archived_at": None,
+        },
         "period": "monthly",
         "day": parse_time(subscription["created_at"]).astimezone(JST).day,
         "payment_details": CARD_SHOWN,

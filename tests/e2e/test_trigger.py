@@ -97,7 +97,7 @@ def web_money(api: httpx.Client, made: dict[str, Any]) -> None:
 
 def renewed(api: httpx.Client, made: dict[str, Any]) -> None:
     subscription = get(api, f"/subscriptions/{made['subscription']['id']}")
-    assert (subscription["status"], subscription["customer"]) == ("active", made["customer"]["id"])
+    assert (subscription["status"], subscription["customer"]["uuid"]) == ("active", made["customer"]["id"])
     assert subscription["payments"] == made["subscription"]["payments"]
     assert len(subscription["payments"]) == 2
     for payment_id in subscription["payments"]:

@@ -42,7 +42,8 @@ BANK_ACCOUNT_FIELDS: tuple[tuple[str, rules.Rule], ...] = (
     ("bank_code", rules.digits(4, 4)),
     ("branch_name", rules.text(64)),
     ("branch_number", rules.digits(3, 3)),
-    ("account_type", rules.one_of("ordinary", "checking", "savings")),
+    # "normal" (普通, an ordinary account) is what KOMOJU's own refund request example sends.
+    ("account_type", rules.one_of("normal", "ordinary", "checking", "savings")),
     ("account_number", rules.digits(1, 8)),
 )
 

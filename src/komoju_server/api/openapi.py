@@ -351,6 +351,10 @@ _PAYMENT_FIELDS: dict[str, Schema] = {
     "amount_refunded": INTEGER,
     "locale": enum(params.LOCALES),
     "session": nullable(ID),
+    "customer_family_name": {**nullable(STRING), "description": "the payment details' family_name, if any"},
+    "customer_given_name": {**nullable(STRING), "description": "the payment details' given_name, if any"},
+    "mcc": {**nullable(STRING), "description": "always null here: no merchant category is kept"},
+    "statement_descriptor": {"type": "null", "description": "always null here: no statement descriptor is kept"},
     "refunds": array(ref("Refund")),
     "refund_requests": array(ref("RefundRequest")),
 }
@@ -375,9 +379,41 @@ CUSTOMER = answer_object(
         "email": nullable(STRING),
         "metadata": METADATA,
         "created_at": TIME,
-        "payment_details": ref("CustomerDetails"),
-        "source": {**ref("CustomerDetails"), "description": "the same as payment_details (KOMOJU's newer name)"},
+        "payment_details": {**nullable(ref("CustomerDetails")), "description": "null until the customer has details"},
+        "source": {
+            **nullable(ref("CustomerDetails")),
+            "description": "the same as payment_details (KOMOJU's newer name)",
+        },
     }
+)
+# KOMOJU's Subscription_customer: `id` and `merchant_id` are its numeric ids there; this
+# server answers its string ids in their place.
+SUBSCRIPTION_CUSTOMER = answer_object(
+    {
+        "id": ID,
+        "uuid": ID,
+        "merchant_id": STRING,
+        "created_at": TIME,
+        "updated_at": TIME,
+        "email": nullable(STRING),
+        "currency": nullable(CURRENCY),
+        "metadata": METADATA,
+        "locale": {"type": "null"},
+        "name": {"type": "null"},
+        "phone": {"type": "null"},
+        "archived_at": {"type": "null"},
+    }
+)
+SUBSCRIPTION_CARD = answer_object(
+    {
+        "type": const("credit_card"),
+        "email": nullable(STRING),
+        "brand": STRING,
+        "last_four_digits": STRING,
+        "month": {**STRING, "description": "two digits, as KOMOJU shows it here"},
+        "year": STRING,
+    },
+    ["type", "month", "year"],
 )
 SUBSCRIPTION = answer_object(
     {
@@ -386,10 +422,10 @@ SUBSCRIPTION = answer_object(
         "status": enum(subscriptions.STATUSES),
         "amount": INTEGER,
         "currency": CURRENCY,
-        "customer": ID,
+        "customer": {**SUBSCRIPTION_CUSTOMER, "description": "the customer's record as KOMOJU embeds it"},
         "period": enum(subscriptions.PERIODS),
         "day": {**INTEGER, "description": "the weekday (1-7) or day of the month it charges on"},
-        "payment_details": ref("CustomerDetails"),
+        "payment_details": SUBSCRIPTION_CARD,
         "retry_count": INTEGER,
         "retry_at": nullable(TIME),
         "next_capture_at": nullable(TIME),
@@ -496,6 +532,10 @@ SESSION = answer_object(
         "status": enum(sessions.STATUSES),
         "expired": BOOLEAN,
         "expires_at": TIME,
+        "merchant": {
+            **answer_object({"name": nullable(STRING)}),
+            "description": "the shop: its name, as KOMOJU's MerchantData",
+        },
         "metadata": METADATA,
         "payment": {**nullable(ref("Payment")), "description": "payment modes: the payment once paid"},
         "payment_data": {
@@ -532,6 +572,7 @@ SESSION = answer_object(
         "status",
         "expired",
         "expires_at",
+        "merchant",
         "metadata",
     ],
 )
@@ -678,7 +719,7 @@ NEW_SECURE_TOKEN = request_object(
 )
 CUSTOMER_IN = request_object(
     {
-        "payment_details": DETAILS_OR_TOKEN,
+        "payment_details": {**nullable(DETAILS_OR_TOKEN), "description": "optional: a customer may get them later"},
         "email": nullable(schema_of(rules.email)),
         "metadata": METADATA_IN,
         "currency": nullable(CURRENCY_IN),

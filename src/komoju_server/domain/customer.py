@@ -20,8 +20,10 @@ class Customer:
     merchant_id: str
     mode: str
     created_at: int
-    method_type: str
-    details: dict[str, Any]  # the safe payment_details
+    # None for a customer made without payment details (KOMOJU answers `source: null`); a
+    # customer-mode session or an update gives it details later.
+    method_type: str | None
+    details: dict[str, Any] | None  # the safe payment_details
     email: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     currency: str | None = None
@@ -40,6 +42,26 @@ class Customer:
             # KOMOJU's current documentation names the stored details `source`; the 2019
             # schema `payment_details`. Both are answered so clients of either era work.
             "source": self.details,
+        }
+
+    def as_embedded(self) -> dict[str, Any]:
+        """The customer as KOMOJU embeds it in a subscription: its own record, not the API's
+        customer resource (KOMOJU's reference: `id` and `merchant_id` there are its internal
+        numeric ids, `uuid` the customer's id; this server has no numeric ids and answers its
+        ids, strings, in their place). No updated time is kept: it is the creation time."""
+        return {
+            "id": self.id,
+            "uuid": self.id,
+            "merchant_id": self.merchant_id,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.created_at),
+            "email": self.email,
+            "currency": self.currency,
+            "metadata": self.metadata,
+            "locale": None,
+            "name": None,
+            "phone": None,
+            "archived_at": None,
         }
 
     def to_doc(self) -> str:

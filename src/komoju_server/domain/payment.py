@@ -122,6 +122,13 @@ class Payment:
             "amount_refunded": self.amount_refunded,
             "locale": self.locale,
             "session": self.session,
+            # KOMOJU's current Payment object has these four: the customer's names (as the
+            # payment details give them, for the methods that ask them), the merchant category
+            # code and the statement descriptor (merchant settings this server does not keep).
+            "customer_family_name": self.details.get("family_name") if self.details else None,
+            "customer_given_name": self.details.get("given_name") if self.details else None,
+            "mcc": None,
+            "statement_descriptor": None,
             "refunds": self.refunds,
             "refund_requests": self.refund_requests,
         }

@@ -128,10 +128,13 @@ class Session:
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def to_api(self, base_url: str, now: int, payment: dict[str, Any] | None = None) -> dict[str, Any]:
+    def to_api(
+        self, base_url: str, now: int, payment: dict[str, Any] | None = None, merchant_name: str | None = None
+    ) -> dict[str, Any]:
         """The session as KOMOJU answers it. `payment` is the payment as it is now (it may have
         been captured or refunded since the session was paid); `base_url` is where this
-        server's pages are (the session_url)."""
+        server's pages are (the session_url); `merchant_name` the shop's name, which KOMOJU
+        answers as `merchant` (its current schema, MerchantData)."""
         body: dict[str, Any] = {
             "id": self.id,
             "resource": "session",
@@ -148,6 +151,7 @@ class Session:
             "status": self.status,
             "expired": self.expired(now),
             "expires_at": iso(self.expires_at),
+            "merchant": {"name": merchant_name},
             "metadata": self.metadata,
         }
         if self.makes_payment:

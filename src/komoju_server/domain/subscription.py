@@ -51,6 +51,19 @@ def charge_day(anchor: int, period: str) -> int:
     return start.isoweekday() if period == "weekly" else start.day
 
 
+def subscription_details(shown: dict[str, Any]) -> dict[str, Any]:
+    """A charge's card as KOMOJU shows it on the subscription (its reference's example and
+    current schema, Subscription_payment_details): expiry month and year as strings ("01",
+    "2025"), beside the type and email; the brand and last four digits (the payment's) are
+    kept too, to tell which card was charged without revealing it."""
+    details = dict(shown)
+    if isinstance(details.get("month"), int):
+        details["month"] = f"{details['month']:02d}"
+    if isinstance(details.get("year"), int):
+        details["year"] = str(details["year"])
+    return details
+
+
 @dataclass(slots=True)
 class Subscription:
     id: str
@@ -70,6 +83,9 @@ class Subscription:
     retry_at: int | None = None
     ended_at: int | None = None
     payments: list[str] = field(default_factory=list)  # ids of the payments made, oldest first
+    # The customer as it was when the subscription was made, in the shape KOMOJU answers it
+    # (`Customer.as_embedded`); None in subscriptions stored before it was kept.
+    customer_record: dict[str, Any] | None = None
     version: int = 0
 
     @property
@@ -98,7 +114,7 @@ class Subscription:
         self.cycle += 1
         self.retry_count = 0
         self.retry_at = None
-        self.payment_details = details
+        self.payment_details = subscription_details(details)
         self.payments = [*self.payments, payment_id]
 
     def failed(self, at: int) -> bool:
@@ -130,7 +146,9 @@ class Subscription:
             "status": self.status,
             "amount": self.amount,
             "currency": self.currency,
-            "customer": self.customer,
+            # KOMOJU answers the customer's record here, not its id (the reference's example
+            # and its current schema, Subscription_customer); `uuid` is the id.
+            "customer": self.customer_record or {"id": self.customer, "uuid": self.customer},
             "period": self.period,
             "day": charge_day(self.anchor, self.period),
             "payment_details": self.payment_details,

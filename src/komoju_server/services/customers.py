@@ -12,12 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from komoju_server.domain import ids, params, rules
+from komoju_server.domain import ids, money, params, rules
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.cards import card_brand
 from komoju_server.domain.clock import TimeRange
 from komoju_server.domain.customer import Customer
-from komoju_server.domain.errors import ApiError, invalid, missing
+from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.methods import Family, Method, method_of
 from komoju_server.services import answers
 from komoju_server.services.changes import change
@@ -52,6 +52,14 @@ def safe_details(method: Method, details: dict[str, Any]) -> dict[str, Any]:
             brand=card_brand(number), last_four_digits=number[-4:], month=details.get("month"), year=details.get("year")
         )
     return shown
+
+
+def _currency(value: Any, method: Method | None) -> str | None:
+    """An optional `currency`: one the stored details' method takes, any known one before
+    the customer has details."""
+    if method is not None:
+        return currency_for(value, method)
+    return money.currency(value) if params.present(value) else None
 
 
 def _email(value: Any) -> str | None:
@@ -89,6 +97,8 @@ class Customers:
         if found is None:
             raise invalid("customer")
         customer, sealed = found
+        if customer.method_type is None:
+            raise ApiError("invalid_parameter", "customer", message="The customer has no payment details")
         details = self._open(customer.id, sealed)
         return Resolved(method_of(details), details, [], customer=customer.id, scenario=customer.scenario)
 
@@ -96,16 +106,24 @@ class Customers:
 
     async def create(self, caller: Caller, body: dict[str, Any], scenario: str | None) -> Customer:
         raw = body.get(PARAM)
-        if not params.present(raw):
-            raise missing(PARAM)
         now = await self._clock.now(caller)
+        email = _email(body.get("email"))
+        metadata = params.metadata(body.get("metadata"))
+        if not params.present(raw):
+            # KOMOJU keeps a customer without payment details (`source` null), to be given
+            # them later by a customer-mode session or an update.
+            customer, writes = self.new(
+                caller, None, now, email=email, metadata=metadata, currency=_currency(body.get("currency"), None)
+            )
+            await self._store.run([*writes, *answers.writes_for(200, customer.to_api())])
+            return customer
         resolved = await self._tokens.details(caller, raw, PARAM, now)
         customer, writes = self.new(
             caller,
             resolved,
             now,
-            email=_email(body.get("email")),
-            metadata=params.metadata(body.get("metadata")),
+            email=email,
+            metadata=metadata,
             currency=currency_for(body.get("currency"), resolved.method),
             scenario=scenario,
         )
@@ -116,7 +134,7 @@ class Customers:
     def new(
         self,
         caller: Caller,
-        resolved: Resolved,
+        resolved: Resolved | None,
         now: int,
         email: str | None = None,
         metadata: dict[str, Any] | None = None,
@@ -131,14 +149,14 @@ class Customers:
             merchant_id=caller.merchant_id,
             mode=caller.mode,
             created_at=now,
-            method_type=resolved.method.type,
-            details=safe_details(resolved.method, resolved.details),
+            method_type=None if resolved is None else resolved.method.type,
+            details=None if resolved is None else safe_details(resolved.method, resolved.details),
             email=email,
             metadata=dict(metadata or {}),
             currency=currency,
             scenario=scenario,
         )
-        sealed = self._seal(customer.id, resolved.details)
+        sealed = self._seal(customer.id, {} if resolved is None else resolved.details)
         event = self._events.record(caller, "customer.created", customer.to_api(), now)
         return customer, [table.insert(customer, sealed), *event]
 
@@ -168,7 +186,7 @@ class Customers:
                 customer.metadata = params.metadata(body.get("metadata"))
             sealed: bytes | None = None
             token_writes: list[Write] = []
-            method = method_of({"type": customer.method_type})
+            method = None if customer.method_type is None else method_of({"type": customer.method_type})
             if params.present(body.get(PARAM)):
                 resolved = await self._tokens.details(caller, body[PARAM], PARAM, now)
                 method, token_writes = resolved.method, resolved.writes
@@ -176,8 +194,8 @@ class Customers:
                 customer.details = safe_details(method, resolved.details)
                 sealed = self._seal(customer.id, resolved.details)
             if "currency" in body:
-                customer.currency = currency_for(body.get("currency"), method)
-            elif customer.currency is not None and customer.currency not in method.limits:
+                customer.currency = _currency(body.get("currency"), method)
+            elif method is not None and customer.currency is not None and customer.currency not in method.limits:
                 raise ApiError("invalid_currency", "currency")
             event = self._events.record(caller, "customer.updated", customer.to_api(), now)
             await self._run([table.update(customer, sealed, seen), *token_writes, *event], token_writes)

@@ -41,6 +41,7 @@ from komoju_server.services.scheduler import Scheduler
 from komoju_server.services.secure_tokens import SecureTokens
 from komoju_server.services.session_inputs import Address, LineItem, NewSession, PaymentData, SessionPayment
 from komoju_server.store import Conflict, Store, Write
+from komoju_server.store import merchants as merchants_table
 from komoju_server.store import sessions as table
 from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
 
@@ -106,6 +107,9 @@ class Sessions:
     async def now(self, caller: Caller) -> int:
         return await self._clock.now(caller)
 
+    async def _merchant_name(self, caller: Caller) -> str | None:
+        return await merchants_table.name(self._store, caller.merchant_id)
+
     async def payment_of(self, caller: Caller, session: Session) -> dict[str, Any] | None:
         """The session's payment as it is now, if it has one."""
         if session.payment_id is None:
@@ -121,7 +125,7 @@ class Sessions:
     async def show(self, caller: Caller, session_id: str, base_url: str) -> dict[str, Any]:
         session = await self.get(caller, session_id)
         payment = await self.payment_of(caller, session)
-        return session.to_api(base_url, await self._clock.now(caller), payment)
+        return session.to_api(base_url, await self._clock.now(caller), payment, await self._merchant_name(caller))
 
     # -- creating -----------------------------------------------------------------------------
 
@@ -162,7 +166,7 @@ class Sessions:
             line_items=[_line_item(item) for item in new.line_items] if new.line_items is not None else None,
             customer_id=new.customer_id,
         )
-        body = session.to_api(base_url, now)
+        body = session.to_api(base_url, now, merchant_name=await self._merchant_name(caller))
         unit = [
             table.insert(session),
             self._scheduler.timer(EXPIRY_TIMER, session.id, caller, session.expires_at),
@@ -305,7 +309,8 @@ class Sessions:
             seen = session.version
             now = await self._clock.now(caller)
             changed = session.cancel(now)
-            body = session.to_api(base_url, now, await self.payment_of(caller, session))
+            payment = await self.payment_of(caller, session)
+            body = session.to_api(base_url, now, payment, await self._merchant_name(caller))
             if changed:
                 await self._store.run([*self._completed(session, seen), *answers.writes_for(200, body)])
             return body

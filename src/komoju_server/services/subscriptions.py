@@ -22,6 +22,7 @@ from komoju_server.methods import Family
 from komoju_server.services import answers
 from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
+from komoju_server.services.customers import Customers
 from komoju_server.services.events import Events
 from komoju_server.services.inputs import CustomerDetails, NewPayment
 from komoju_server.services.locks import KeyedLocks
@@ -38,11 +39,19 @@ CARDS_ONLY = "Subscriptions charge credit cards: this customer's payment details
 
 class Subscriptions:
     def __init__(
-        self, store: Store, clock_: Clock, payments: Payments, events: Events, scheduler: Scheduler, base_url: str
+        self,
+        store: Store,
+        clock_: Clock,
+        payments: Payments,
+        customers: Customers,
+        events: Events,
+        scheduler: Scheduler,
+        base_url: str,
     ) -> None:
         self._store = store
         self._clock = clock_
         self._payments = payments
+        self._customers = customers
         self._events = events
         self._scheduler = scheduler
         self._base_url = base_url  # for charges the scheduler makes, outside any request
@@ -83,6 +92,7 @@ class Subscriptions:
         resolved = await self._payments.sources.from_customer(caller, customer, now)
         if resolved.method.family is not Family.CARD:
             raise ApiError("invalid_parameter", "customer", message=CARDS_ONLY)
+        record = (await self._customers.get(caller, str(customer))).as_embedded()
         subscription = Subscription(
             id=ids.new_id(),
             merchant_id=caller.merchant_id,
@@ -97,6 +107,7 @@ class Subscriptions:
             cycle=0,
             payment_details={},
             metadata=metadata,
+            customer_record=record,
         )
 
         def writes(payment: Payment) -> list[Write]:
