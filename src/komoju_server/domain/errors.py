@@ -65,12 +65,16 @@ def render_message(code: str, values: dict[str, Any]) -> str:
 class ApiError(Exception):
     """An answer in KOMOJU's error envelope: {"error": {"code", "message", "param"}}."""
 
-    def __init__(self, code: str, param: str | None = None, message: str | None = None, **values: Any) -> None:
+    def __init__(
+        self, code: str, param: str | None = None, message: str | None = None, status: int | None = None, **values: Any
+    ) -> None:
+        """`status` overrides the code's own for answers KOMOJU has no code of their own for (a
+        body too large is 413 `bad_request`, headers too large 431 `bad_request`)."""
         if code not in ERRORS:
             raise KeyError(f"unknown error code {code!r}")
         self.code = code
         self.param = param
-        self.status = ERRORS[code][0]
+        self.status = status or ERRORS[code][0]
         self.message = message or render_message(code, {"param": param, **values})
         super().__init__(f"{code}: {self.message}")
 
