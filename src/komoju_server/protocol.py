@@ -50,6 +50,22 @@ log = logging.getLogger("komoju_server")
 CONFIG_ATTRIBUTE = "komoju_limits"
 
 _CONTENT_LENGTH = b"content-length"
+LINGER_SECONDS = 1.0
+
+# The ASGI scope extension through which the application learns whether the body it read is
+# all the client sent (see BodyProgress).
+BODY_EXTENSION = "komoju.body"
+
+
+class BodyProgress:
+    """Whether a request's body arrived whole. uvicorn ends the body stream the same way when
+    the client has sent it all and when the connection was lost (or timed out) halfway, and
+    Falcon hands the application what came; api/requests.py refuses to act on a cut-off body."""
+
+    __slots__ = ("complete",)
+
+    def __init__(self) -> None:
+        self.complete = False
 
 
 class Refused(Exception):
@@ -77,6 +93,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._header_count = 0
         self._declared_length = 0
+        self._body_bytes = 0
+        self._progress = BodyProgress()
         self._deadline: asyncio.TimerHandle | None = None
         self._refused = False
 
@@ -87,7 +105,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             # Refused before anything is read: no file descriptor held, no timer armed.
             self.transport = transport
             self._refused = True
-            self._answer(too_many_connections(), retry_after=True)
+            self._answer(too_many_connections(), retry_after=True, linger=False)
             return
         super().connection_made(transport)
         self._arm(self.limits.header_timeout)  # a client that connects and says nothing
@@ -109,10 +127,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             if isinstance(exc.__context__, Refused):
                 self._refuse(exc.__context__.error)
                 return
-            self._bad_request()
+            self._refuse(_not_http(), quietly=True)
             return
         except httptools.HttpParserError:
-            self._bad_request()
+            self._refuse(_not_http(), quietly=True)
             return
         except httptools.HttpParserUpgrade:
             if self._should_upgrade():
@@ -170,32 +188,47 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             # Refused before the body is read, and before any 100 Continue.
             raise Refused(body_too_large(self.limits.max_body))
         self._reading_body = not self.parser.should_upgrade()
+        self._body_bytes = 0
+        self._progress = BodyProgress()
+        self.scope["extensions"] = {BODY_EXTENSION: self._progress}
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self.limits.max_body:  # a chunked body (a declared one is refused above)
+            raise Refused(body_too_large(self.limits.max_body))
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._reading_body = False
         self._disarm()
+        self._progress.complete = True
         super().on_message_complete()
 
     # Answers and timers
 
-    def _refuse(self, error: ApiError) -> None:
-        log.warning("refused a request from %s: %s", _peer(self.client), error.message)
+    def _refuse(self, error: ApiError, quietly: bool = False) -> None:
+        if not quietly:
+            log.warning("refused a request from %s: %s", _peer(self.client), error.message)
         self._refused = True
         self._disarm()
-        if self.cycle is not None and not self.cycle.response_complete:
-            # A pipelined request behind one still being answered: that answer goes out whole,
-            # then the connection closes; nothing more is read meanwhile.
-            self.cycle.keep_alive = False
-            self.flow.pause_reading()
-            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if self._reading_body and not cycle.response_started:
+                # This request's own body, while the application reads it: it hears that the
+                # client is gone (and what it answers goes nowhere); the answer is ours.
+                cycle.disconnected = True
+                cycle.message_event.set()
+            else:
+                # An answer is on its way (a pipelined request behind it, or a body the
+                # application did not wait for): it goes out whole, then the connection
+                # closes; nothing more is read meanwhile.
+                cycle.keep_alive = False
+                self.flow.pause_reading()
+                return
         self._answer(error)
 
-    def _bad_request(self) -> None:
-        self._refused = True
-        self._answer(ApiError("bad_request", message="The request is not valid HTTP/1.1."))
-
-    def _answer(self, error: ApiError, retry_after: bool = False) -> None:
+    def _answer(self, error: ApiError, retry_after: bool = False, linger: bool = True) -> None:
         body = orjson.dumps(error.body())
         head = [STATUS_LINE[error.status]]
         for name, value in self.server_state.default_headers:
@@ -210,7 +243,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             ]
         )
         self.transport.write(b"".join(head))
-        self.transport.close()
+        # Closing now, with the client's bytes still arriving, would reset the connection and
+        # could take the answer with it: say we are done writing, then discard what comes
+        # (data_received) until the client closes (eof_received) or LINGER_SECONDS pass.
+        if linger and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._arm(LINGER_SECONDS)
+        else:
+            self.transport.close()
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -226,6 +266,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self._refused = True
             self.transport.close()
+
+
+def _not_http() -> ApiError:
+    return ApiError("bad_request", message="The request is not valid HTTP/1.1.")
 
 
 def _peer(client: tuple[str, int] | None) -> str:

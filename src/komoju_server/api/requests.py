@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 import falcon.asgi
 
 from komoju_server.api.forms import BodyError, decode_body, decode_form
+from komoju_server.domain.errors import ApiError
 from komoju_server.limits import Limits, body_too_large
+from komoju_server.protocol import BODY_EXTENSION
 
 
 class LimitedRequest(falcon.asgi.Request):
@@ -28,14 +30,19 @@ def limits_of(req: falcon.asgi.Request) -> Limits:
 
 async def raw_body(req: falcon.asgi.Request) -> bytes:
     """The body's bytes: 413 when it is (or is declared) longer than the limit. The connection
-    refuses a declared length already (protocol.py); a chunked body is caught here, having read
-    one byte more than the limit at most."""
+    refuses a declared length or a chunked body over the limit already (protocol.py); in
+    process (the tests), the body is caught here, having read one byte more at most."""
     limit = limits_of(req).max_body
     if (req.content_length or 0) > limit:
         raise body_too_large(limit)
     raw = await req.stream.read(limit + 1)
     if len(raw) > limit:
         raise body_too_large(limit)
+    progress = req.scope.get("extensions", {}).get(BODY_EXTENSION)
+    if progress is not None and not progress.complete:
+        # The client went away (or timed out) halfway: a part of a request is not a request.
+        # Nobody hears this answer; what matters is that nothing is done.
+        raise ApiError("bad_request", message="The request body was cut off.")
     return raw
 
 
