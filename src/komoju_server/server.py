@@ -24,7 +24,8 @@ from komoju_server.console import Banner, MerchantShown, console_for
 from komoju_server.protocol import CONFIG_ATTRIBUTE, LimitedHttpToolsProtocol
 from komoju_server.services import merchants
 from komoju_server.store import open_store, sqlite_path
-from komoju_server.store.vault import LazyVault, VaultKeyError
+from komoju_server.store.sqlite import exposed_files
+from komoju_server.store.vault import LazyVault, VaultKeyError, exposed_message
 
 GRACEFUL_SECONDS = 20
 
@@ -39,6 +40,10 @@ def serve(settings: Settings) -> int:
     if (problem := limits.check(settings.limits)) is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    if settings.is_sqlite:
+        for path, mode in exposed_files(sqlite_path(settings.database_url)):
+            print(f"error: {exposed_message(path, mode)}", file=sys.stderr)
+            return 1
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     listening = f"http://{_url_host(host)}:{port}"
