@@ -50,22 +50,14 @@ log = logging.getLogger("komoju_server")
 CONFIG_ATTRIBUTE = "komoju_limits"
 
 _CONTENT_LENGTH = b"content-length"
+_BODILESS = frozenset((b"GET", b"HEAD", b"OPTIONS", b"DELETE"))  # a body these send is counted as it comes (on_body)
 LINGER_SECONDS = 1.0
 
 # The ASGI scope extension through which the application learns whether the body it read is
-# all the client sent (see BodyProgress).
+# all the client sent: uvicorn ends the body stream the same way when the client has sent it
+# all and when the connection was lost (or timed out) halfway, and Falcon hands the
+# application what came. Its value has `more_body`, false once the body arrived whole.
 BODY_EXTENSION = "komoju.body"
-
-
-class BodyProgress:
-    """Whether a request's body arrived whole. uvicorn ends the body stream the same way when
-    the client has sent it all and when the connection was lost (or timed out) halfway, and
-    Falcon hands the application what came; api/requests.py refuses to act on a cut-off body."""
-
-    __slots__ = ("complete",)
-
-    def __init__(self) -> None:
-        self.complete = False
 
 
 class Refused(Exception):
@@ -88,13 +80,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.limits: Limits = getattr(config, CONFIG_ATTRIBUTE, None) or Limits()
         self._reading_head = True  # until this request's headers are complete
         self._reading_body = False  # from then until its body is complete
-        self._head_bytes = 0  # bytes fed to the parser while reading this head (a bound on its buffer)
-        self._line_bytes = 0
-        self._header_bytes = 0
-        self._header_count = 0
-        self._declared_length = 0
+        self._head_bytes = 0  # bytes fed to the parser in earlier reads of this head (a bound on its buffer)
+        self._read_bytes = 0  # bytes of the read being parsed
         self._body_bytes = 0
-        self._progress = BodyProgress()
         self._deadline: asyncio.TimerHandle | None = None
         self._refused = False
 
@@ -121,6 +109,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._unset_keepalive_if_required()
+        self._read_bytes = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -143,55 +132,49 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             # since this head began (one read more at most), whatever the callbacks have seen.
             self._head_bytes += len(data)
             if self._head_bytes > self.limits.max_head:
-                self._refuse(headers_too_large(self.limits.max_header_bytes))
+                try:  # the headers parsed so far say which limit it is; else it is their size
+                    self._check_headers(self._head_bytes)
+                except Refused as refused:
+                    self._refuse(refused.error)
+                else:
+                    self._refuse(headers_too_large(self.limits.max_header_bytes))
             elif self._deadline is None:
                 self._arm(self.limits.header_timeout)
         elif self._reading_body and self._deadline is None:
             self._arm(self.limits.body_timeout)
 
-    # Parser callbacks
+    # Parser callbacks. They run for every request: the checks are folded into what uvicorn
+    # does anyway (it accumulates the URL and lists the headers), counted once per request.
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._reading_head = True
-        self._reading_body = False
         self._head_bytes = 0
-        self._line_bytes = 0
-        self._header_bytes = 0
-        self._header_count = 0
-        self._declared_length = 0
+        self._body_bytes = 0
 
     def on_url(self, url: bytes) -> None:
-        self._line_bytes += len(url)
-        if self._line_bytes > self.limits.max_request_line:
+        self.url += url
+        if len(self.url) > self.limits.max_request_line:
             raise Refused(line_too_long(self.limits.max_request_line))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.limits.max_headers:
-            raise Refused(too_many_headers(self.limits.max_headers))
-        self._header_bytes += len(name) + len(value)
-        if self._header_bytes > self.limits.max_header_bytes:
-            raise Refused(headers_too_large(self.limits.max_header_bytes))
-        if len(name) == len(_CONTENT_LENGTH) and name.lower() == _CONTENT_LENGTH:
-            try:
-                self._declared_length = int(value)
-            except ValueError:
-                pass  # httptools refuses a malformed Content-Length itself
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._reading_head = False
         self._disarm()
-        if self._declared_length > self.limits.max_body:
-            # Refused before the body is read, and before any 100 Continue.
-            raise Refused(body_too_large(self.limits.max_body))
-        self._reading_body = not self.parser.should_upgrade()
-        self._body_bytes = 0
-        self._progress = BodyProgress()
-        self.scope["extensions"] = {BODY_EXTENSION: self._progress}
+        limits = self.limits
+        if len(self.headers) > limits.max_headers or self._head_bytes + self._read_bytes > limits.max_header_bytes:
+            self._check_headers(self._head_bytes + self._read_bytes)
+        if self.parser.get_method() not in _BODILESS:
+            for name, value in self.headers:  # uvicorn lowercased the names
+                if name == _CONTENT_LENGTH:
+                    if int(value) > limits.max_body:  # httptools checked it is a number
+                        # Refused before the body is read, and before any 100 Continue.
+                        raise Refused(body_too_large(limits.max_body))
+                    break
         super().on_headers_complete()
+        self._reading_body = not self.parser.should_upgrade()
+        # Whether the body arrives whole, for api/requests.py: uvicorn's cycle stops expecting
+        # more once the message is complete, never when the connection is lost or timed out.
+        self.scope.setdefault("extensions", {})[BODY_EXTENSION] = self.cycle  # type: ignore[typeddict-unknown-key]
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
@@ -202,8 +185,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._reading_body = False
         self._disarm()
-        self._progress.complete = True
         super().on_message_complete()
+
+    def _check_headers(self, at_most: int) -> None:
+        """Refuse too many headers, or too many bytes of them; `at_most` bounds the bytes of the
+        head read so far, sparing the count for a head that came in a small read."""
+        limits = self.limits
+        if len(self.headers) > limits.max_headers:
+            raise Refused(too_many_headers(limits.max_headers))
+        if (
+            at_most > limits.max_header_bytes
+            and sum(len(n) + len(v) for n, v in self.headers) > limits.max_header_bytes
+        ):
+            raise Refused(headers_too_large(limits.max_header_bytes))
 
     # Answers and timers
 

@@ -39,7 +39,7 @@ async def raw_body(req: falcon.asgi.Request) -> bytes:
     if len(raw) > limit:
         raise body_too_large(limit)
     progress = req.scope.get("extensions", {}).get(BODY_EXTENSION)
-    if progress is not None and not progress.complete:
+    if progress is not None and progress.more_body:
         # The client went away (or timed out) halfway: a part of a request is not a request.
         # Nobody hears this answer; what matters is that nothing is done.
         raise ApiError("bad_request", message="The request body was cut off.")
