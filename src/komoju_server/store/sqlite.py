@@ -74,7 +74,7 @@ def create_private(path: str) -> None:
         return
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except OSError:  # there already, or not possible: SQLite opens it, or says why it cannot
         return
     os.close(fd)
 
