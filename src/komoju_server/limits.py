@@ -2,9 +2,9 @@
 
 Every limit has a `serve` flag and an environment variable, both derived from `LIMITS` below,
 so cli.py, config.py, the README and the tests name the same things. The HTTP connection
-(protocol.py) enforces the request line, headers, declared body size, timeouts and the
-connection cap; the API's body reading (api/requests.py, api/forms.py) the body size of a
-chunked upload, the nesting depth and the array length.
+(protocol.py) enforces the request line, the headers, the body size, the timeouts and the
+connection cap; the API's body reading (api/requests.py, api/forms.py) the body size again
+(in process, as the tests run it), the nesting depth and the array length.
 
 Defaults are generous for any KOMOJU request (the largest, a session with line items, is a few
 kilobytes) and small enough that one client cannot use up memory or file descriptors.

@@ -91,6 +91,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
             # Refused before anything is read: no file descriptor held, no timer armed.
+            _warn_over_cap(self.loop, len(self.connections))
             self.transport = transport
             self._refused = True
             self._answer(too_many_connections(), retry_after=True, linger=False)
@@ -260,6 +261,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self._refused = True
             self.transport.close()
+
+
+_last_cap_warning = [float("-inf")]
+CAP_WARNING_EVERY = 10.0  # seconds: a flood of connections is one line, not one a connection
+
+
+def _warn_over_cap(loop: asyncio.AbstractEventLoop, open_connections: int) -> None:
+    now = loop.time()
+    if now - _last_cap_warning[0] >= CAP_WARNING_EVERY:
+        _last_cap_warning[0] = now
+        log.warning("refusing new connections: %d open, the most --max-connections allows", open_connections)
 
 
 def _not_http() -> ApiError:
