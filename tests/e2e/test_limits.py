@@ -348,3 +348,15 @@ def test_connections_over_the_cap_are_refused_and_the_server_serves_once_they_go
         for sock in idle:
             sock.close()
         proc.stop()
+
+
+def test_worker_processes_enforce_the_limits_they_are_given(postgres_url: str):
+    proc = ServerProcess.start(postgres_url, SECRET, "pk_test_limits", extra=["--workers", "2", "--max-headers", "5"])
+    try:
+        for _ in range(4):  # new connections, so that both workers are likely to answer one
+            response = httpx.get(proc.url + "/health", headers={f"X-{n}": "a" for n in range(5)})
+            assert response.status_code == 431
+            assert response.json() == refusal("The request has too many headers (at most 5).")
+        assert httpx.get(proc.url + "/health").status_code == 200
+    finally:
+        proc.stop()
