@@ -38,12 +38,18 @@ async def raw_body(req: falcon.asgi.Request) -> bytes:
     raw = await req.stream.read(limit + 1)
     if len(raw) > limit:
         raise body_too_large(limit)
-    progress = req.scope.get("extensions", {}).get(BODY_EXTENSION)
-    if progress is not None and progress.more_body:
+    if cut_off(req):
         # The client went away (or timed out) halfway: a part of a request is not a request.
         # Nobody hears this answer; what matters is that nothing is done.
         raise ApiError("bad_request", message="The request body was cut off.")
     return raw
+
+
+def cut_off(req: falcon.asgi.Request) -> bool:
+    """Whether the body just read ended because the connection did, not because it was all
+    sent (see protocol.BODY_EXTENSION). Always false in process, where no connection is."""
+    progress = req.scope.get("extensions", {}).get(BODY_EXTENSION)
+    return progress is not None and bool(progress.more_body)
 
 
 async def body(req: falcon.asgi.Request) -> dict[str, Any]:
