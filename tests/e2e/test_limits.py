@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import select
 import socket
 from collections.abc import Iterator
@@ -360,3 +361,33 @@ def test_worker_processes_enforce_the_limits_they_are_given(postgres_url: str):
         assert httpx.get(proc.url + "/health").status_code == 200
     finally:
         proc.stop()
+
+
+def test_a_page_form_the_connection_cut_off_does_nothing(server):
+    """The konbini instructions page's "simulate: pay" form, sent whole but for the declared
+    length: nothing is paid; the same form sent whole pays (so the form itself was right)."""
+    with server.client(SECRET) as api:
+        konbini = {"type": "konbini", "store": "lawson", "email": "taro@example.jp", "phone": "090-1234-5678"}
+        made = api.post("/payments", json={"amount": 1000, "currency": "JPY", "payment_details": konbini}).json()
+        path = "/" + made["payment_details"]["instructions_url"].split("/", 3)[3]
+        with httpx.Client(base_url=server.url) as browser:
+            page = browser.get(path)
+            token = re.search(r'name="authenticity_token" value="([0-9a-f]{64})"', page.text)
+            assert token, page.text[:300]
+            cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        form = f"simulate=pay&authenticity_token={token.group(1)}".encode()
+
+        def head(length: int) -> bytes:
+            return (
+                f"POST {path} HTTP/1.1\r\nHost: {address(server)[0]}\r\nCookie: {cookie}\r\nConnection: close\r\n"
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
+            ).encode()
+
+        with socket.create_connection(address(server)) as sock:
+            sock.sendall(head(len(form) + 50) + form)
+            assert closed_within(sock, WAIT) == b""
+        assert api.get(f"/payments/{made['id']}").json()["status"] == "authorized"
+
+        _, raw = push(server, head(len(form)) + form)
+        assert raw.startswith(b"HTTP/1.1 303 "), raw[:300]
+        assert api.get(f"/payments/{made['id']}").json()["status"] == "captured"
