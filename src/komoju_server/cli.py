@@ -15,6 +15,7 @@ from komoju_server.config import LOG_FORMATS, Settings
 from komoju_server.console import configure_logging
 from komoju_server.domain import clock
 from komoju_server.domain.caller import Mode
+from komoju_server.limits import LIMITS
 from komoju_server.processors.live import LIVE_PROCESSORS, check_live_processor
 from komoju_server.services import merchants
 from komoju_server.store import Store, open_store, sqlite_path
@@ -31,6 +32,20 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="sqlite:///path.db (default sqlite:///komoju.db) or postgresql://...; env KOMOJU_DATABASE_URL",
     )
+
+
+def _limit_options(serve: argparse.ArgumentParser) -> None:
+    """One flag per limit of limits.py (sizes, shapes, timeouts, connections), env KOMOJU_NAME."""
+    group = serve.add_argument_group("limits", "what one client may ask; see README, Running it in production")
+    for limit in LIMITS:
+        group.add_argument(
+            limit.flag,
+            dest="limit_" + limit.name,
+            type=limit.kind,
+            default=None,
+            metavar="N",
+            help=f"{limit.help} (default {limit.default:,}); env {limit.env}",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print nothing but the first line (`listening on ...`); warnings and errors still go to "
         "stderr; env KOMOJU_QUIET=1",
     )
+    _limit_options(serve)
 
     migrate = commands.add_parser(
         "migrate", help="apply pending schema migrations and exit", description="Apply pending schema migrations."
@@ -233,6 +249,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             setattr(settings, name, value)
     if getattr(args, "maintenance", False):
         settings.maintenance = True
+    changes = {limit.name: getattr(args, "limit_" + limit.name, None) for limit in LIMITS}
+    settings.limits = settings.limits.replace(**{k: v for k, v in changes.items() if v is not None})
     return settings
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from komoju_server.limits import LIMITS, Limits
 
 LOG_FORMATS = ("text", "json")
 
@@ -40,6 +42,8 @@ class Settings:
     # quiet prints nothing but the first `listening on` line.
     log_format: str = "text"
     quiet: bool = False
+    # What one client may ask (limits.py): sizes, shapes, timeouts, the connection cap.
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -75,6 +79,7 @@ class Settings:
             choices = ", ".join(LOG_FORMATS)
             raise SystemExit(f"error: KOMOJU_LOG_FORMAT must be one of {choices}, not {settings.log_format!r}")
         settings.quiet = env.get("KOMOJU_QUIET", "") in ("1", "true", "yes")
+        settings.limits = _limits(env)
         return settings
 
     def to_env(self) -> dict[str, str]:
@@ -102,6 +107,7 @@ class Settings:
             "KOMOJU_LOG_FORMAT": self.log_format,
             "KOMOJU_QUIET": "1" if self.quiet else None,
         }
+        pairs.update({limit.env: repr(getattr(self.limits, limit.name)) for limit in LIMITS})
         return {k: v for k, v in pairs.items() if v}
 
     @property
@@ -117,6 +123,15 @@ def _number(env: dict[str, str], name: str, kind: type[int] | type[float]) -> in
         return kind(text)
     except ValueError:
         raise SystemExit(f"error: {name} must be a number, not {text!r}") from None
+
+
+def _limits(env: dict[str, str]) -> Limits:
+    changes = {}
+    for limit in LIMITS:
+        value = _number(env, limit.env, limit.kind)
+        if value is not None:
+            changes[limit.name] = value
+    return Limits().replace(**changes)
 
 
 def _text(value: float | None) -> str | None:

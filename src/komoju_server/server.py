@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
-from komoju_server import __version__
+from komoju_server import __version__, limits
 from komoju_server.config import Settings
 from komoju_server.console import Banner, MerchantShown, console_for
+from komoju_server.protocol import CONFIG_ATTRIBUTE, LimitedHttpToolsProtocol
 from komoju_server.services import merchants
 from komoju_server.store import open_store, sqlite_path
-from komoju_server.store.vault import LazyVault, VaultKeyError
+from komoju_server.store.sqlite import exposed_files
+from komoju_server.store.vault import LazyVault, VaultKeyError, exposed_message
 
 GRACEFUL_SECONDS = 20
 
@@ -35,6 +37,13 @@ def serve(settings: Settings) -> int:
     if settings.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if (problem := limits.check(settings.limits)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if settings.is_sqlite:
+        for path, mode in exposed_files(sqlite_path(settings.database_url)):
+            print(f"error: {exposed_message(path, mode)}", file=sys.stderr)
+            return 1
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     listening = f"http://{_url_host(host)}:{port}"
@@ -65,7 +74,9 @@ def serve(settings: Settings) -> int:
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         loop="uvloop" if _has("uvloop") else "asyncio",
-        http="httptools" if _has("httptools") else "h11",
+        # httptools (a dependency) with the limits uvicorn lacks: see protocol.py.
+        http=LimitedHttpToolsProtocol,
+        timeout_keep_alive=settings.limits.keep_alive_timeout,
         server_header=False,
         # URLs the API hands out come from --public-url or the Host header; X-Forwarded-* are
         # not trusted, which also spares every request a middleware layer.
@@ -76,6 +87,7 @@ def serve(settings: Settings) -> int:
         from komoju_server.api.app import served_app
 
         config = uvicorn.Config(served_app(settings, console), **config_kwargs)
+        setattr(config, CONFIG_ATTRIBUTE, settings.limits)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
 
@@ -85,6 +97,7 @@ def serve(settings: Settings) -> int:
     config = uvicorn.Config(
         "komoju_server.api.app:app_from_env", factory=True, workers=settings.workers, **config_kwargs
     )
+    setattr(config, CONFIG_ATTRIBUTE, settings.limits)  # pickled with the Config into every worker
     Multiprocess(config, sockets=[sock]).run()
     return 0
 

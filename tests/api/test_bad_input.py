@@ -135,9 +135,14 @@ def expected_message(code: str, param: str | None) -> str | None:
 
 
 def wrong(
-    response: httpx.Response, code: str | None, param: str | None = None, status: int | None = None
+    response: httpx.Response,
+    code: str | None,
+    param: str | None = None,
+    status: int | None = None,
+    message: str | None = None,
 ) -> str | None:
-    """What is wrong with an answer that should refuse with `code` on `param` (None: succeed)."""
+    """What is wrong with an answer that should refuse with `code` on `param` (None: succeed),
+    with KOMOJU's message for the code or, when given, `message`."""
     content_type = response.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
         return f"{response.status_code} not JSON ({content_type}): {response.text[:200]}"
@@ -159,7 +164,7 @@ def wrong(
     if (response.status_code, error["code"], error["param"]) != (status, code, param):
         got = f"{response.status_code} {error['code']}/{error['param']!r}"
         return f"{got}, not {status} {code}/{param!r}: {str(error['message'])[:100]}"
-    message = expected_message(code, param)
+    message = message or expected_message(code, param)
     if not isinstance(error["message"], str) or not error["message"] or message not in (None, error["message"]):
         return f"message {str(error['message'])[:100]!r}, not {message!r}"
     return None
@@ -750,7 +755,6 @@ MALFORMED_FORMS = [
     "a[b]=1&a=2",
     "a[]=1&a[b]=2",
     "a%00=1",
-    "a" + "[b]" * 9 + "=1",
 ]
 
 
@@ -838,20 +842,54 @@ BODIES: dict[str, tuple[str | None, bytes, str, str | None]] = {
     "byte-order mark": (JSON_TYPE, b"\xef\xbb\xbf{}", "bad_request", None),
     "UTF-16": (JSON_TYPE, '{"amount": 1}'.encode("utf-16"), "bad_request", None),
     "UTF-16 declared": (JSON_TYPE + "; charset=utf-16", '{"amount": 1}'.encode("utf-16"), "bad_request", None),
-    "arrays 100,000 deep": (JSON_TYPE, b'{"metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "bad_request", None),
+    # Deeper than the JSON parsers go: no field can be named.
+    "arrays 100,000 deep": (
+        JSON_TYPE,
+        b'{"metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "unprocessable_entity",
+        None,
+    ),
     "hashes 5,000 deep": (
         JSON_TYPE,
         b'{"metadata": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_000 + b"}",
-        "bad_request",
+        "unprocessable_entity",
         None,
     ),
     "1e400 and deep arrays": (
         JSON_TYPE,
         b'{"amount": 1e400, "m": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
-        "bad_request",
+        "unprocessable_entity",
         None,
     ),
-    "1e400 and 5,000 digits": (JSON_TYPE, b'{"amount": 1e400, "tax": ' + b"1" * 5_000 + b"}", "bad_request", None),
+    # Deeper than the limit (32), parsed: the field is named.
+    "arrays 33 deep": (JSON_TYPE, b'{"metadata": ' + b"[" * 32 + b"]" * 32 + b"}", "unprocessable_entity", "metadata"),
+    "1e400 and arrays 40 deep": (
+        JSON_TYPE,
+        b'{"amount": 1e400, "m": ' + b"[" * 40 + b"]" * 40 + b"}",
+        "unprocessable_entity",
+        "m",
+    ),
+    "an array of 1,001": (
+        JSON_TYPE,
+        b'{"amount": 1000, "m": [' + b",".join([b"1"] * 1_001) + b"]}",
+        "unprocessable_entity",
+        "m",
+    ),
+    "5,000 digits": (JSON_TYPE, b'{"amount": ' + b"1" * 5_000 + b"}", "invalid_parameter", "amount"),
+    "-5,000 digits": (JSON_TYPE, b'{"amount": -' + b"1" * 5_000 + b"}", "invalid_parameter", "amount"),
+    "1e400 and 5,000 digits": (
+        JSON_TYPE,
+        b'{"amount": 1e400, "tax": ' + b"1" * 5_000 + b"}",
+        "invalid_parameter",
+        "amount",
+    ),
+    "amount 1000, 5,000 digits of tax": (
+        JSON_TYPE,
+        b'{"amount": 1000, "currency": "JPY", "payment_details": {"type": "konbini", "store": "lawson", '
+        b'"email": "a@b.co"}, "tax": ' + b"1" * 5_000 + b"}",
+        "invalid_parameter",
+        "tax",
+    ),
     "NUL in a name": (JSON_TYPE, b'{"a\\u0000": 1}', "bad_request", None),
     "amount 1e400": (JSON_TYPE, b'{"amount": 1e400}', "invalid_parameter", "amount"),
     "amount -1e400": (JSON_TYPE, b'{"amount": -1e400}', "invalid_parameter", "amount"),
@@ -881,7 +919,49 @@ def test_bodies_that_are_not_a_hash_of_fields(world, label: str):
     ctype, body, code, param = BODIES[label]
     headers = {"Content-Type": ctype} if ctype else {}
     response = world.client.post("/payments", content=body, headers=headers)
-    assert wrong(response, code, param) is None, (response.status_code, response.text[:300])
+    message = None
+    if code == "unprocessable_entity":
+        message = TOO_LONG if "array of" in label else TOO_DEEP
+    assert wrong(response, code, param, message=message) is None, (response.status_code, response.text[:300])
+
+
+TOO_DEEP = "The request body is nested too deeply (at most 32 levels)."
+TOO_LONG = "An array in the request is too long (at most 1,000 items)."
+TOO_LARGE = "The request body is too large (at most 1,000,000 bytes)."
+
+
+@pytest.mark.parametrize(
+    "fragment, param, message",
+    [
+        ("a" + "[b]" * 32 + "=1", "a", TOO_DEEP),
+        ("metadata" + "[k]" * 31 + "[]=1", "metadata", TOO_DEEP),
+        ("&".join(["m[]=1"] * 1_001), "m", TOO_LONG),
+        ("&".join(["m[][k]=1"] * 1_001), "m", TOO_LONG),
+    ],
+)
+def test_forms_nested_too_deep_or_with_too_long_arrays_are_422(world, fragment: str, param: str, message: str):
+    body = "amount=1000&currency=JPY&payment_details[type]=konbini&" + fragment
+    response = world.client.post("/payments", content=body, headers={"Content-Type": FORM_TYPE})
+    assert response.status_code == 422
+    assert response.json() == {"error": {"code": "unprocessable_entity", "message": message, "param": param}}
+
+
+def test_forms_at_the_limits_are_read(world):
+    body = "&".join(["amount=x", "a" + "[b]" * 31 + "=1", *["m[]=1"] * 1_000])
+    response = world.client.post("/payments", content=body, headers={"Content-Type": FORM_TYPE})
+    assert wrong(response, "invalid_parameter", "amount") is None, response.text[:300]
+
+
+def test_json_at_the_limits_is_read(world):
+    body = b'{"amount": "x", "a": ' + b"[" * 31 + b"]" * 31 + b', "m": [' + b",".join([b"1"] * 1_000) + b"]}"
+    response = world.client.post("/payments", content=body, headers={"Content-Type": JSON_TYPE})
+    assert wrong(response, "invalid_parameter", "amount") is None, response.text[:300]
+
+
+def test_a_query_with_too_long_an_array_is_422(world):
+    response = world.client.get("/payments?" + "&".join(["ids[]=1"] * 1_001))
+    assert response.status_code == 422
+    assert response.json() == {"error": {"code": "unprocessable_entity", "message": TOO_LONG, "param": "ids"}}
 
 
 TOO_BIG = b'{"description": "' + b"x" * 1_000_001 + b'"}'
@@ -914,12 +994,14 @@ OVERSIZED: list[tuple[str, str, dict[str, str], bytes | None]] = [
 ]
 
 
-def test_bodies_over_a_megabyte_are_bad_requests(world):
+def test_bodies_over_a_megabyte_are_413(world):
     failures = []
     for method, path, headers, content in OVERSIZED:
         body = content if content is not None else _chunks()
         response = world.client.request(method, path.format(**world.ids), content=body, headers=headers)
-        problem = wrong(response, "bad_request")
+        problem = wrong(response, "bad_request", status=413, message=TOO_LARGE)
+        if not problem and response.headers.get("connection") != "close":
+            problem = f"Connection: {response.headers.get('connection')!r}, not close (the rest is unread)"
         if problem:
             failures.append(f"{method} {path} {headers}: {problem}")
     settle(failures)
@@ -1202,7 +1284,7 @@ def test_refused_creates_leave_no_record(merchant_api):
         response = merchant_api.post(path, content=encode(body), headers={"Content-Type": JSON_TYPE, **headers})
         assert response.json()["error"]["code"] == code, (path, body, response.text[:300])
     oversized = merchant_api.post("/payments", content=TOO_BIG, headers={"Content-Type": JSON_TYPE})
-    assert oversized.status_code == 400
+    assert oversized.status_code == 413
     totals = {
         path: merchant_api.get(path).json()["total"]
         for path in ("/payments", "/customers", "/subscriptions", "/webhooks")

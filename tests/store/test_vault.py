@@ -126,12 +126,18 @@ def test_key_file_is_private_whatever_the_umask(tmp_path: Path):
     assert stat.S_IMODE(os.stat(tmp_path / "k.db.vault-key").st_mode) == 0o600
 
 
-def test_a_loosened_key_file_is_tightened(tmp_path: Path):
+def test_a_loosened_key_file_is_refused_with_the_command_that_fixes_it(tmp_path: Path):
     database = str(tmp_path / "k.db")
     first = load_key(None, database)
-    os.chmod(database + KEY_FILE_SUFFIX, 0o644)
+    path = database + KEY_FILE_SUFFIX
+    os.chmod(path, 0o640)
+    message = f"{path} is open to group or others (mode 0640); make it private with: chmod 600 {path}"
+    with pytest.raises(VaultKeyError) as caught:
+        load_key(None, database)
+    assert str(caught.value) == message
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640  # left as it was: the operator decides
+    os.chmod(path, 0o600)
     assert load_key(None, database) == first
-    assert stat.S_IMODE(os.stat(database + KEY_FILE_SUFFIX).st_mode) == 0o600
 
 
 def test_processes_starting_together_agree_on_one_key(tmp_path: Path):
@@ -154,6 +160,7 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path):
 def test_a_corrupt_key_file_stops_start_up(tmp_path: Path):
     database = str(tmp_path / "k.db")
     Path(database + KEY_FILE_SUFFIX).write_text("not a key\n")
+    os.chmod(database + KEY_FILE_SUFFIX, 0o600)
     with pytest.raises(VaultKeyError, match=r"the vault key file .*k\.db\.vault-key must be a 32-byte key"):
         load_key(None, database)
 

@@ -13,6 +13,7 @@ from komoju_server.api.access import AccessLog, App
 from komoju_server.api.cors import CorsMiddleware
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import RequestMiddleware
+from komoju_server.api.requests import request_type
 from komoju_server.config import Settings
 from komoju_server.console import Console, configure_logging, console_for
 from komoju_server.runtime import Runtime
@@ -53,6 +54,7 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
             MaintenanceMiddleware(runtime.sandbox, API),
             IdempotencyMiddleware(runtime.idempotency, API),
         ],
+        request_type=request_type(runtime.settings.limits),
         cors_enable=False,  # Falcon's own CORS would open every route: api/cors.py opens only the declared ones
     )
     app.req_options.strip_url_path_trailing_slash = True

@@ -40,6 +40,8 @@ async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error:
         pages.error(req, resp, error.status)
         return
     send(resp, error.body(), error.status)
+    if error.status == 413:  # the rest of the body is not read: this connection cannot carry another request
+        resp.set_header("Connection", "close")
 
 
 async def store_unavailable(

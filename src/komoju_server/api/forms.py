@@ -5,6 +5,11 @@ stay strings; validation downstream accepts both strings and JSON numbers.
 
 No value may hold U+0000: PostgreSQL text cannot store it and no field means it, so it is
 refused here, once for every field, naming the field (`invalid_parameter`).
+
+Shapes are bounded (limits.py): nesting deeper than `max_depth` or an array longer than
+`max_array` is 422 `unprocessable_entity` naming the top-level field. An integer too long
+for Python's int parser (over 4,300 digits) is read as a float, so infinite, as a number
+beyond a double is.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ from urllib.parse import unquote_plus
 import orjson
 
 from komoju_server.domain.errors import ApiError, invalid
+from komoju_server.limits import Limits, too_deep, too_long
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
-_MAX_DEPTH = 8
+_DEFAULT_LIMITS = Limits()
+# Python refuses to parse longer integers (sys.get_int_max_str_digits): a guard against
+# quadratic conversion, which a float's parser does not have.
+_INT_DIGITS = 4_300
 
 
 class BodyError(ApiError):
@@ -27,7 +36,7 @@ class BodyError(ApiError):
         super().__init__("bad_request")
 
 
-def decode_form(text: str) -> dict[str, Any]:
+def decode_form(text: str, limits: Limits = _DEFAULT_LIMITS) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if not text:
         return result
@@ -48,7 +57,7 @@ def decode_form(text: str) -> dict[str, Any]:
                 raise BodyError()
             node[name] = value
         else:
-            _assign(result, key, value)
+            _assign(result, key, value, limits)
     if "\x00" in text or "%00" in text:
         _refuse_nul(result)
     return result
@@ -69,35 +78,67 @@ def _one_level(key: str) -> tuple[str, str] | None:
     return head, name
 
 
-def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+def decode_body(body: bytes, content_type: str | None, limits: Limits = _DEFAULT_LIMITS) -> dict[str, Any]:
     """Decode a request body by its content type; anything undecodable is 400 bad_request."""
     if not body.strip():
         return {}
     media = (content_type or "").split(";", 1)[0].strip().lower()
     try:
         if media == "application/json" or (not media and body.lstrip()[:1] in (b"{", b"[")):
-            data = _json(body)
+            data = _json(body, limits)
             if not isinstance(data, dict):
                 raise BodyError()
+            # Walked only when the body could break a limit: counting bytes is cheap, walking is not.
+            if body.count(b"[") + body.count(b"{") > limits.max_depth or body.count(b",") >= limits.max_array:
+                _check_shape(data, limits)
             if b"\\u0000" in body:
                 _refuse_nul(data)
             return data
-        return decode_form(body.decode("utf-8"))
+        return decode_form(body.decode("utf-8"), limits)
     except (UnicodeDecodeError, orjson.JSONDecodeError, ValueError, RecursionError) as exc:
         raise BodyError() from exc
 
 
-def _json(body: bytes) -> Any:
+def _json(body: bytes, limits: Limits) -> Any:
     try:
         return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        # orjson refuses numbers beyond a double (1e400); JSON allows them, and KOMOJU reads
-        # them as Infinity, which the field's own rule then refuses by name. Python's parser
-        # takes them; NaN and Infinity literals are not JSON, and lone surrogates (which it
-        # lets through) no database can store, so those stay undecodable.
-        data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):  # deeper than orjson goes (1,024), so deeper than any limit here
+            raise too_deep(None, limits.max_depth) from None
+        # orjson refuses numbers beyond a double (1e400) or a 64-bit integer; JSON allows them,
+        # and KOMOJU reads them as Infinity, which the field's own rule then refuses by name.
+        # Python's parser takes them; NaN and Infinity literals are not JSON, and lone
+        # surrogates (which it lets through) no database can store, so those stay undecodable.
+        try:
+            data = json.loads(body.decode("utf-8"), parse_constant=_not_json, parse_int=_integer)
+        except RecursionError:  # about 1,000 levels: deeper than any limit here
+            raise too_deep(None, limits.max_depth) from None
         json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
         return data
+
+
+def _integer(text: str) -> int | float:
+    return int(text) if len(text) <= _INT_DIGITS else float(text)
+
+
+def _check_shape(data: dict[str, Any], limits: Limits) -> None:
+    """422 naming the top-level field whose value nests deeper, or holds a longer array, than
+    allowed. The body's own object is level 1; `{"a": {"b": [1]}}` is 3 levels deep, as the
+    form `a[b][]=1` is."""
+    stack: list[tuple[str, Any, int]] = [(key, value, 2) for key, value in data.items()]
+    while stack:
+        param, value, level = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            if len(value) > limits.max_array:
+                raise too_long(param, limits.max_array)
+            children = value
+        else:
+            continue
+        if level > limits.max_depth:
+            raise too_deep(param, limits.max_depth)
+        stack.extend((param, child, level + 1) for child in children)
 
 
 def _not_json(name: str) -> None:
@@ -123,14 +164,14 @@ def _refuse_nul(data: dict[str, Any]) -> None:
             stack.extend((param, item) for item in value)
 
 
-def _assign(root: dict[str, Any], key: str, value: str) -> None:
+def _assign(root: dict[str, Any], key: str, value: str, limits: Limits) -> None:
     match = _KEY.match(key)
     if not match:
         raise BodyError()
     head, rest = match.group(1), match.group(2)
     path: list[str] = [head] + (rest[1:-1].split("][") if rest else [])
-    if len(path) > _MAX_DEPTH:
-        raise BodyError()
+    if len(path) > limits.max_depth:
+        raise too_deep(head, limits.max_depth)
     node: Any = root
     for index, part in enumerate(path):
         last = index == len(path) - 1
@@ -140,12 +181,12 @@ def _assign(root: dict[str, Any], key: str, value: str) -> None:
             if part != "":
                 raise BodyError()
             if last:
-                node.append(value)
+                _append(node, value, head, limits)
                 return
             if following == "":
                 raise BodyError()
             if not node or not isinstance(node[-1], dict) or following in node[-1]:
-                node.append({})
+                _append(node, {}, head, limits)
             node = node[-1]
             continue
         if part == "":
@@ -163,3 +204,9 @@ def _assign(root: dict[str, Any], key: str, value: str) -> None:
         elif isinstance(child, str) or isinstance(child, list) != want_list:
             raise BodyError()
         node = child
+
+
+def _append(items: list[Any], value: Any, param: str, limits: Limits) -> None:
+    if len(items) >= limits.max_array:
+        raise too_long(param, limits.max_array)
+    items.append(value)

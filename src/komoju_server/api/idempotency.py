@@ -16,8 +16,7 @@ from typing import Any
 
 import falcon.asgi
 
-from komoju_server.api.forms import BodyError
-from komoju_server.api.requests import MAX_BODY
+from komoju_server.api.requests import raw_body
 from komoju_server.api.responses import JSON
 from komoju_server.domain import idempotency
 from komoju_server.domain.errors import ApiError
@@ -44,9 +43,7 @@ class IdempotencyMiddleware:
         if raw_key is None or caller is None:
             return
         key = idempotency.check_key(raw_key)
-        body = await req.stream.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise BodyError()
+        body = await raw_body(req)
         req.context.raw_body = body
         fingerprint = self._service.fingerprint(req.method, req.path, req.query_string, body)
         try:

@@ -11,14 +11,13 @@ import logging
 
 import falcon.asgi
 
+from komoju_server.api.requests import raw_body
 from komoju_server.api.responses import send
 from komoju_server.runtime import Runtime
 from komoju_server.services.upstream import UpstreamPayments
 from komoju_server.webhooks.signing import HEADER as SIGNATURE_HEADER
 
 log = logging.getLogger("komoju_server")
-
-MAX_BODY = 1_000_000  # bytes; a payment event is a few kilobytes
 
 
 class ProcessorWebhooks:
@@ -28,11 +27,7 @@ class ProcessorWebhooks:
         self._upstream = upstream
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        if (req.content_length or 0) > MAX_BODY:
-            raise falcon.HTTPBadRequest()
-        body = await req.stream.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise falcon.HTTPBadRequest()
+        body = await raw_body(req)
         outcome = await self._upstream.receive(body, req.get_header(SIGNATURE_HEADER))
         log.info(
             "%s webhook %s %s: %s",

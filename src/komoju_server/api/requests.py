@@ -1,29 +1,68 @@
-"""Reading what a request carries: its decoded body and query string."""
+"""Reading what a request carries: its decoded body and query string, within the server's limits."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import falcon.asgi
 
 from komoju_server.api.forms import BodyError, decode_body, decode_form
+from komoju_server.domain.errors import ApiError
+from komoju_server.limits import Limits, body_too_large
+from komoju_server.protocol import BODY_EXTENSION
 
-MAX_BODY = 1_000_000
+
+class LimitedRequest(falcon.asgi.Request):
+    """A request that knows the limits of the server it came to (limits.py). Each app makes its
+    own subclass (`request_type`), so limits cost no lookup per request and two apps in one
+    process (the tests) keep theirs apart."""
+
+    limits: ClassVar[Limits] = Limits()
+
+
+def request_type(limits: Limits) -> type[LimitedRequest]:
+    return type("LimitedRequest", (LimitedRequest,), {"limits": limits})
+
+
+def limits_of(req: falcon.asgi.Request) -> Limits:
+    return getattr(req, "limits", LimitedRequest.limits)
+
+
+async def raw_body(req: falcon.asgi.Request) -> bytes:
+    """The body's bytes: 413 when it is (or is declared) longer than the limit. The connection
+    refuses a declared length or a chunked body over the limit already (protocol.py); in
+    process (the tests), the body is caught here, having read one byte more at most."""
+    limit = limits_of(req).max_body
+    if (req.content_length or 0) > limit:
+        raise body_too_large(limit)
+    raw = await req.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise body_too_large(limit)
+    if cut_off(req):
+        # The client went away (or timed out) halfway: a part of a request is not a request.
+        # Nobody hears this answer; what matters is that nothing is done.
+        raise ApiError("bad_request", message="The request body was cut off.")
+    return raw
+
+
+def cut_off(req: falcon.asgi.Request) -> bool:
+    """Whether the body just read ended because the connection did, not because it was all
+    sent (see protocol.BODY_EXTENSION). Always false in process, where no connection is."""
+    progress = req.scope.get("extensions", {}).get(BODY_EXTENSION)
+    return progress is not None and bool(progress.more_body)
 
 
 async def body(req: falcon.asgi.Request) -> dict[str, Any]:
     raw = getattr(req.context, "raw_body", None)  # already read (by the idempotency middleware)
     if raw is None:
-        raw = await req.stream.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
-            raise BodyError()
+        raw = await raw_body(req)
         req.context.raw_body = raw
-    return decode_body(raw, req.content_type)
+    return decode_body(raw, req.content_type, limits_of(req))
 
 
 def query(req: falcon.asgi.Request) -> dict[str, Any]:
     try:
-        return decode_form(req.query_string)
+        return decode_form(req.query_string, limits_of(req))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyError() from exc
 

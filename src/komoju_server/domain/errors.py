@@ -74,7 +74,9 @@ class ApiError(Exception):
     `details` (KOMOJU's current error object has it) when a rule can say what was broken.
 
     An error with nothing to tell has no `details` key at all, as the API document's own
-    examples print it, rather than an empty object.
+    examples print it, rather than an empty object. `status` overrides the code's own for
+    answers KOMOJU has no code of their own for (a body too large is 413 `bad_request`,
+    headers too large 431 `bad_request`).
     """
 
     def __init__(
@@ -83,13 +85,14 @@ class ApiError(Exception):
         param: str | None = None,
         message: str | None = None,
         details: Details | None = None,
+        status: int | None = None,
         **values: Any,
     ) -> None:
         if code not in ERRORS:
             raise KeyError(f"unknown error code {code!r}")
         self.code = code
         self.param = param
-        self.status = ERRORS[code][0]
+        self.status = status or ERRORS[code][0]
         self.message = message or render_message(code, {"param": param, **values})
         self.details = dict(details) if details is not None else None
         super().__init__(f"{code}: {self.message}")

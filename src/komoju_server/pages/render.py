@@ -17,6 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 from komoju_server.api.forms import decode_form
+from komoju_server.api.requests import cut_off
 from komoju_server.domain.clock import JST
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.money import CURRENCIES
@@ -111,6 +112,8 @@ class Pages:
         body = await req.bounded_stream.read(MAX_FORM_BYTES + 1)
         if len(body) > MAX_FORM_BYTES:
             raise PageError(413)
+        if cut_off(req):  # the browser went away halfway: nobody sees this, nothing is done
+            raise PageError(400)
         try:
             fields = decode_form(body.decode("utf-8"))
         except (UnicodeDecodeError, ApiError):  # not UTF-8, or a malformed form (api.forms.BodyError)

@@ -22,6 +22,7 @@ import asyncio
 import os
 import queue
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -57,7 +58,44 @@ def _identity(path: str) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
+# The database and the files SQLite keeps beside it in WAL mode: customers' names, emails and
+# phone numbers are in all three.
+FILE_SUFFIXES = ("", "-wal", "-shm")
+
+
+def _in_memory(path: str) -> bool:
+    return path in ("", ":memory:") or path.startswith("file:")
+
+
+def create_private(path: str) -> None:
+    """Create the database file 0600 before SQLite does (it would make it 0644, less the umask).
+    SQLite gives the WAL and shared-memory files it creates the database file's own mode."""
+    if _in_memory(path):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # there already, or not possible: SQLite opens it, or says why it cannot
+        return
+    os.close(fd)
+
+
+def exposed_files(path: str) -> list[tuple[str, int]]:
+    """The database's files (and their modes) that group or others may read or write."""
+    if _in_memory(path):
+        return []
+    exposed = []
+    for suffix in FILE_SUFFIXES:
+        try:
+            mode = stat.S_IMODE(os.stat(path + suffix).st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            exposed.append((path + suffix, mode))
+    return exposed
+
+
 def _connect(path: str) -> sqlite3.Connection:
+    create_private(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

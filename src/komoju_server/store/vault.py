@@ -100,10 +100,15 @@ def _read_key_file(path: str) -> bytes:
         mode = os.fstat(handle.fileno()).st_mode
         text = handle.read()
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        # Someone loosened it (a copy, a restore); tighten it back rather than refuse to start.
-        log.warning("vault: %s was readable by others; setting its mode to 0600", path)
-        os.chmod(path, 0o600)
+        # Someone loosened it (a copy, a restore): the key may have been read already, so the
+        # operator decides, rather than the server tightening it quietly.
+        raise VaultKeyError(exposed_message(path, stat.S_IMODE(mode)))
     return parse_key(text, f"the vault key file {path}")
+
+
+def exposed_message(path: str, mode: int) -> str:
+    """One line refusing a file that group or others may read (the key, the database files)."""
+    return f"{path} is open to group or others (mode {mode:04o}); make it private with: chmod 600 {path}"
 
 
 def _create_key_file(path: str) -> None:
