@@ -80,7 +80,9 @@ class Runtime:
             if reporter is not None
             else None
         )
-        self.webhooks = Webhooks(store, self.clock, self.events, self.vault, self.outbox)
+        self.webhooks = Webhooks(
+            store, self.clock, self.events, self.vault, self.outbox, settings.allows_private_webhooks
+        )
         # Deadlines, recurring charges and housekeeping, each when its time comes.
         self.scheduler = Scheduler(store)
         self.idempotency = Idempotency(store, self.clock, self.vault)

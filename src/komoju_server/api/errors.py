@@ -9,6 +9,7 @@ import falcon
 import falcon.asgi
 
 from komoju_server.api.responses import send
+from komoju_server.api.throttle import Throttled
 from komoju_server.domain import idempotency
 from komoju_server.domain.errors import ApiError
 from komoju_server.store import Conflict, StoreUnavailable
@@ -34,6 +35,8 @@ async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error:
         pages.error(req, resp, error.status)
         return
     send(resp, error.body(), error.status)
+    if isinstance(error, Throttled):
+        resp.set_header("Retry-After", str(error.retry_after))
 
 
 async def store_unavailable(
