@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import ssl
@@ -254,6 +255,11 @@ class Worker:
         for client in self._clients:
             await client.aclose()
         self._clients, self._idle_clients = [], []
+
+    def resolve_with(self, resolver: connect.Resolver) -> None:
+        """Resolves receivers' names with this from now on (tests: a stub, so no real DNS)."""
+        self._options = dataclasses.replace(self._options, resolver=resolver)
+        self._idle_clients = []  # clients made from now on resolve with it
 
     def poke(self) -> None:
         """Deliveries are being written in this process: look for them now and while they commit."""
