@@ -208,7 +208,6 @@ class KeyRing:
         self._monotonic = monotonic
         self._known: dict[str, tuple[Caller, float]] = {}
         self._unknown: dict[str, float] = {}  # digest -> until when it is taken as unknown
-        self.lookups = 0  # database look-ups made (tests count them)
 
     async def caller(self, key: str) -> Caller | None:
         digest = table.key_digest(key)
@@ -219,7 +218,6 @@ class KeyRing:
         unknown_until = self._unknown.get(digest)
         if unknown_until is not None and unknown_until > now:
             return None
-        self.lookups += 1
         row = await table.find_key(self._store, digest)
         if row is None or not hmac.compare_digest(row[0], digest):
             self._known.pop(digest, None)
