@@ -150,6 +150,13 @@ def test_bad_webhook_flags_stop_the_server_before_it_starts(tmp_path):
         (["--webhook-timeout", "0"], "--webhook-timeout"),
         (["--webhook-concurrency", "0"], "--webhook-concurrency"),
         (["--webhook-url", "ftp://example.com"], "--webhook-url"),
+        # The policy refuses loopback here: even a regression would only knock on port 9 (discard).
+        (
+            ["--no-webhook-allow-private", "--webhook-url", "http://127.0.0.1:9/"],
+            "error: --webhook-url is a loopback address, which the outbound policy refuses",
+        ),
+        (["--rate-limit", "fast"], "error: --rate-limit must look like 50/s"),
+        (["--auth-failure-limit", "10/week"], "error: --auth-failure-limit must look like"),
     ):
         out = subprocess.run(
             [
