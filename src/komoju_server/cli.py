@@ -285,8 +285,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = settings_from(args)
     configure_logging(settings)
     if args.command == "serve":
-        from komoju_server.api.throttle import limits_from
         from komoju_server.server import serve
+        from komoju_server.services.throttle import limits_from
         from komoju_server.webhooks.worker import options_from
 
         if getattr(args, "live_processor_key", None):

@@ -13,7 +13,6 @@ from komoju_server.api.access import AccessLog, App
 from komoju_server.api.cors import CorsMiddleware
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import RequestMiddleware
-from komoju_server.api.throttle import Throttle, limits_from
 from komoju_server.config import Settings
 from komoju_server.console import Console, configure_logging, console_for
 from komoju_server.runtime import Runtime
@@ -45,7 +44,7 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
             # and the CORS headers go on last, on whatever answer the others made.
             CorsMiddleware(router),
             Lifespan(runtime),
-            RequestMiddleware(runtime.keyring, lambda: runtime.maintenance, Throttle(limits_from(runtime.settings))),
+            RequestMiddleware(runtime.keyring, lambda: runtime.maintenance, runtime.throttle),
             # Notes the merchant's request once answered: its process_response runs after those
             # of the middleware below (which may still change the answer).
             RecentRequestsMiddleware(runtime.recent_requests),

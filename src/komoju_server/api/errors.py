@@ -9,9 +9,9 @@ import falcon
 import falcon.asgi
 
 from komoju_server.api.responses import send
-from komoju_server.api.throttle import Throttled
 from komoju_server.domain import idempotency
 from komoju_server.domain.errors import ApiError
+from komoju_server.services.throttle import Throttled
 from komoju_server.store import Conflict, StoreUnavailable
 from komoju_server.store import idempotency as idempotency_table
 

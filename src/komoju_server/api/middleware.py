@@ -11,10 +11,10 @@ from typing import Any
 import falcon
 import falcon.asgi
 
-from komoju_server.api.throttle import Throttle
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.params import object_id
 from komoju_server.services.merchants import KeyRing
+from komoju_server.services.throttle import Throttle
 
 # Request ids: a random prefix per process and a counter, unique without a system call each.
 _REQUEST_PREFIX = os.urandom(6).hex()

@@ -52,7 +52,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "other_invalid": (502, "Invalid card"),
     # This server's additions (not in KOMOJU's table).
     "conflict": (409, "A request with this idempotency key is still being processed. Please try again later."),
-    # KOMOJU answers 429 when throttling but publishes no code for it (api/throttle.py).
+    # KOMOJU answers 429 when throttling but publishes no code for it (services/throttle.py).
     "too_many_requests": (429, "Too many requests. Please try again later."),
 }
 

@@ -62,14 +62,15 @@ class PolicyBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        for address in await self.checked(host, port):
+        last: BaseException | None = None
+        for address in await self.checked(host, port):  # each one checked; the next if one fails
             try:
                 return await self._backend.connect_tcp(
                     address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
-                last: BaseException = exc
-        raise httpcore.ConnectError(str(last)) from last
+                last = exc
+        raise httpcore.ConnectError("could not connect") from last
 
     async def checked(self, host: str, port: int) -> list[str]:
         """Every address `host` resolves to, once each, if the policy allows them all."""

@@ -6,7 +6,7 @@
   over the day: a sliding quota, not a calendar one). Off by default.
 - `--auth-failure-limit N/m`: a client address that failed authentication N times (refilled
   over the minute) gets 429 for every request that needs a key, right or wrong, until its
-  bucket refills. On by default at 600/m, far above what a test suite's 401 tests reach.
+  bucket refills. Dashboard sign-ins count too. On by default at 600/m, far above what a test suite's 401 tests reach.
   IPv6 addresses count by /64 (one host usually has a whole /64). The address is the
   connection's peer: behind a proxy, that is the proxy (no `X-Forwarded-For`, which any
   client can write).

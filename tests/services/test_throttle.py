@@ -1,4 +1,4 @@
-"""Rate limits, quotas and failed-authentication limits (api/throttle.py): the buckets with a
+"""Rate limits, quotas and failed-authentication limits (services/throttle.py): the buckets with a
 clock of the test's own, then servers of the tests' own with small limits, in process."""
 
 from __future__ import annotations
@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from komoju_server.api.throttle import Buckets, Limits, Rate, Throttle, Throttled, client_key, limits_from
 from komoju_server.config import Settings
 from komoju_server.domain.caller import Caller
+from komoju_server.services.throttle import Buckets, Limits, Rate, Throttle, Throttled, client_key, limits_from
+from tests.pages.dashboard_support import Browserless
 from tests.webhooks.harness import fresh_database, own_app
 
 TOO_MANY = {
@@ -209,3 +211,17 @@ def test_limits_are_off_by_default_but_failed_authentications(database):
         assert {api.get("/customers").status_code for _ in range(200)} == {200}
         with server.client("sk_test_wrong") as wrong:
             assert {wrong.get("/customers").status_code for _ in range(50)} == {401}
+
+
+def test_wrong_keys_at_the_dashboard_sign_in_count_against_the_address_too(database):
+    with own_app(database, auth_failure_limit="2/h") as server:
+        page = Browserless(httpx.Client(transport=server.transport, base_url=server.url, follow_redirects=False))
+        for _ in range(2):
+            assert page.sign_in("sk_test_wrong").status_code == 401
+        held = page.sign_in(server.secret_key)
+        assert held.status_code == 429
+        assert "<code>too_many_requests</code>" in held.text
+        assert 1 <= int(held.headers["Retry-After"]) <= 1800
+        assert "set-cookie" not in held.headers or "komoju_dashboard" not in held.headers["set-cookie"]
+        with server.client(server.secret_key) as api:
+            assert (api.get("/payments").status_code, api.get("/payments").json()) == (429, TOO_MANY)
