@@ -225,3 +225,14 @@ def test_wrong_keys_at_the_dashboard_sign_in_count_against_the_address_too(datab
         assert "set-cookie" not in held.headers or "komoju_dashboard" not in held.headers["set-cookie"]
         with server.client(server.secret_key) as api:
             assert (api.get("/payments").status_code, api.get("/payments").json()) == (429, TOO_MANY)
+
+
+def test_a_bucket_full_again_is_forgotten():
+    clock = Clock()
+    buckets = Buckets(capacity=2, refill=1.0, monotonic=clock)
+    assert not buckets
+    buckets.take("k")
+    assert buckets and buckets.wait("k") == 0.0
+    clock.now += 1
+    assert buckets.wait("k") == 0.0
+    assert not buckets  # nothing left to check on the next request

@@ -19,6 +19,7 @@ hosts, a key gets N times the rate; the README says so.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -69,9 +70,18 @@ class Buckets:
         tokens, at = self._buckets.get(key, (self._capacity, now))
         return min(self._capacity, tokens + (now - at) * self._refill)
 
+    def __bool__(self) -> bool:
+        """Whether any key has taken a token lately (a bucket of none is full)."""
+        return bool(self._buckets)
+
     def wait(self, key: str) -> float:
-        """Seconds until `key` has a token (0: it has one now). Takes nothing."""
+        """Seconds until `key` has a token (0: it has one now). Takes nothing; forgets a
+        bucket that is full again (the same as none), so the buckets shrink as keys recover."""
+        if key not in self._buckets:
+            return 0.0
         tokens = self._tokens(key, self._monotonic())
+        if tokens >= self._capacity:
+            del self._buckets[key]
         return 0.0 if tokens >= 1 else (1 - tokens) / self._refill
 
     def take(self, key: str) -> float:
@@ -136,7 +146,8 @@ class Throttle:
 
     def check_address(self, address: str | None) -> None:
         """Raises Throttled while this client address has used up its failed authentications."""
-        if self._failures is not None and address:
+        # The common case, no failure since start, costs one truth test per request.
+        if self._failures and address:
             wait = self._failures.wait(client_key(address))
             if wait > 0:
                 raise Throttled(wait)
@@ -159,6 +170,7 @@ class Throttle:
                 raise Throttled(wait)
 
 
+@functools.lru_cache(maxsize=4096)
 def client_key(address: str) -> str:
     """An IPv4 address as it is; an IPv6 address by its /64."""
     try:
