@@ -193,7 +193,7 @@ class InProcessServer:
 
     def new_merchant(self, name: str = "merchant") -> dict[str, str]:
         """A fresh merchant made through the service layer: its id and its four keys."""
-        return self.run(merchants.create_merchant(self.runtime.store, name)).as_dict()
+        return self.run(merchants.create_merchant(self.runtime.store, name, keyring=self.runtime.keyring)).as_dict()
 
     def client(self, key: str | None, **kwargs: Any) -> httpx.Client:
         """A client of /api/v1 (or of `base_url`) with `key` as its Basic user name."""

@@ -143,6 +143,40 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr; env KOMOJU_QUIET=1",
     )
     _limit_options(serve)
+    # Outbound policy and limits (README: Webhooks, The API, Running it in production).
+    serve.add_argument(
+        "--webhook-allow-private",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let webhooks go to loopback, private and link-local addresses (default: only while --host is a "
+        "loopback address); env KOMOJU_WEBHOOK_ALLOW_PRIVATE=1|0",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        default=None,
+        metavar="N/s",
+        help="requests per API key, per process, e.g. 50/s or 3000/m (default: none); env KOMOJU_RATE_LIMIT",
+    )
+    serve.add_argument(
+        "--rate-limit-burst",
+        type=int,
+        default=None,
+        help="requests a key may make at once above --rate-limit (default: one second's worth); "
+        "env KOMOJU_RATE_LIMIT_BURST",
+    )
+    serve.add_argument(
+        "--quota",
+        default=None,
+        metavar="N/d",
+        help="requests per API key, per process, over a longer time, e.g. 100000/d (default: none); env KOMOJU_QUOTA",
+    )
+    serve.add_argument(
+        "--auth-failure-limit",
+        default=None,
+        metavar="N/m",
+        help="failed authentications per client address before it gets 429 (default 600/m; off: none); "
+        "env KOMOJU_AUTH_FAILURE_LIMIT",
+    )
 
     migrate = commands.add_parser(
         "migrate", help="apply pending schema migrations and exit", description="Apply pending schema migrations."
@@ -243,6 +277,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "live_processor_reconcile_every",
         "log_format",
         "quiet",
+        "webhook_allow_private",
+        "rate_limit",
+        "rate_limit_burst",
+        "quota",
+        "auth_failure_limit",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -265,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings)
     if args.command == "serve":
         from komoju_server.server import serve
+        from komoju_server.services.throttle import limits_from
         from komoju_server.webhooks.worker import options_from
 
         if getattr(args, "live_processor_key", None):
@@ -274,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         try:
             options_from(settings)
+            limits_from(settings)
             check_live_processor(settings)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)

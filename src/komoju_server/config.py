@@ -6,8 +6,11 @@ import os
 from dataclasses import dataclass, field
 
 from komoju_server.limits import LIMITS, Limits
+from komoju_server.webhooks.policy import is_loopback_host
 
 LOG_FORMATS = ("text", "json")
+_YES = ("1", "true", "yes")
+_NO = ("0", "false", "no")
 
 
 @dataclass
@@ -44,6 +47,13 @@ class Settings:
     quiet: bool = False
     # What one client may ask (limits.py): sizes, shapes, timeouts, the connection cap.
     limits: Limits = field(default_factory=Limits)
+    # Outbound policy and limits (webhooks/policy.py, api/limits.py). webhook_allow_private:
+    # None means "only while listening on loopback". Limits are "N/s|m|h|d" (None: off).
+    webhook_allow_private: bool | None = None
+    rate_limit: str | None = None  # per API key, per process: a token bucket's refill
+    rate_limit_burst: int | None = None  # its size; None: one second's worth (at least 1)
+    quota: str | None = None  # per API key, per process: e.g. 100000/d
+    auth_failure_limit: str | None = "600/m"  # failed authentications per client address
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -80,6 +90,16 @@ class Settings:
             raise SystemExit(f"error: KOMOJU_LOG_FORMAT must be one of {choices}, not {settings.log_format!r}")
         settings.quiet = env.get("KOMOJU_QUIET", "") in ("1", "true", "yes")
         settings.limits = _limits(env)
+        allow = env.get("KOMOJU_WEBHOOK_ALLOW_PRIVATE", "")
+        if allow:
+            if allow not in _YES + _NO:
+                raise SystemExit(f"error: KOMOJU_WEBHOOK_ALLOW_PRIVATE must be 1 or 0, not {allow!r}")
+            settings.webhook_allow_private = allow in _YES
+        settings.rate_limit = env.get("KOMOJU_RATE_LIMIT") or None
+        burst = _number(env, "KOMOJU_RATE_LIMIT_BURST", int)
+        settings.rate_limit_burst = None if burst is None else int(burst)
+        settings.quota = env.get("KOMOJU_QUOTA") or None
+        settings.auth_failure_limit = env.get("KOMOJU_AUTH_FAILURE_LIMIT") or settings.auth_failure_limit
         return settings
 
     def to_env(self) -> dict[str, str]:
@@ -106,9 +126,22 @@ class Settings:
             "KOMOJU_LIVE_PROCESSOR_RECONCILE_EVERY": repr(self.live_processor_reconcile_every),
             "KOMOJU_LOG_FORMAT": self.log_format,
             "KOMOJU_QUIET": "1" if self.quiet else None,
+            # Decided here, from --host, which worker processes are not given.
+            "KOMOJU_WEBHOOK_ALLOW_PRIVATE": "1" if self.allows_private_webhooks else "0",
+            "KOMOJU_RATE_LIMIT": self.rate_limit,
+            "KOMOJU_RATE_LIMIT_BURST": None if self.rate_limit_burst is None else str(self.rate_limit_burst),
+            "KOMOJU_QUOTA": self.quota,
+            "KOMOJU_AUTH_FAILURE_LIMIT": self.auth_failure_limit,
         }
         pairs.update({limit.env: repr(getattr(self.limits, limit.name)) for limit in LIMITS})
         return {k: v for k, v in pairs.items() if v}
+
+    @property
+    def allows_private_webhooks(self) -> bool:
+        """The outbound policy's switch: as set, else on only while the server listens on loopback."""
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return is_loopback_host(self.host)
 
     @property
     def is_sqlite(self) -> bool:

@@ -26,6 +26,7 @@ from komoju_server.services.secure_tokens import SecureTokens
 from komoju_server.services.sessions import EXPIRY_TIMER, Sessions
 from komoju_server.services.sources import StoredDetails
 from komoju_server.services.subscriptions import CHARGE_TIMER, Subscriptions
+from komoju_server.services.throttle import Throttle, limits_from
 from komoju_server.services.tokens import Tokens
 from komoju_server.services.upstream import UpstreamPayments
 from komoju_server.services.webhooks import Webhooks
@@ -44,6 +45,8 @@ class Runtime:
         self.console = console or Console()
         self.maintenance = settings.maintenance
         self.keyring = KeyRing(store)
+        # Rate limits, quotas and failed authentications (API and dashboard sign-in), per process.
+        self.throttle = Throttle(limits_from(settings))
         self.clock = Clock(store)
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends
@@ -80,7 +83,9 @@ class Runtime:
             if reporter is not None
             else None
         )
-        self.webhooks = Webhooks(store, self.clock, self.events, self.vault, self.outbox)
+        self.webhooks = Webhooks(
+            store, self.clock, self.events, self.vault, self.outbox, settings.allows_private_webhooks
+        )
         # Deadlines, recurring charges and housekeeping, each when its time comes.
         self.scheduler = Scheduler(store)
         self.idempotency = Idempotency(store, self.clock, self.vault)

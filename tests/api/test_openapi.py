@@ -111,7 +111,22 @@ def test_every_error_code_answers_with_its_status(doc):
             assert f"`{code}`: {ERRORS[code][1]}" in response["description"]
     assert documented == {code: status for code, (status, _message) in ERRORS.items()}
     create = doc["paths"]["/payments"]["post"]["responses"]
-    assert sorted(create) == ["200", "202", "400", "401", "402", "403", "404", "409", "422", "500", "502", "503", "504"]
+    assert sorted(create) == [
+        "200",
+        "202",
+        "400",
+        "401",
+        "402",
+        "403",
+        "404",
+        "409",
+        "422",
+        "429",
+        "500",
+        "502",
+        "503",
+        "504",
+    ]
     assert sorted(doc["paths"]["/events"]["get"]["responses"]) == [
         "200",
         "400",
@@ -119,9 +134,11 @@ def test_every_error_code_answers_with_its_status(doc):
         "403",
         "404",
         "422",
+        "429",
         "500",
         "503",
     ]
+    assert sorted(doc["paths"]["/openapi.json"]["get"]["responses"]) == ["200", "400", "404", "422", "500", "503"]
 
 
 def test_every_payment_method_is_a_variant_of_payment_details(doc):

@@ -123,7 +123,7 @@ def test_text_lines_for_requests_and_webhook_attempts_and_nothing_secret(sqlite_
     assert [(a["answer"], a["n"], a["then"]) for a in captured] == [("200", "1", "delivered")]
     assert captured[0]["id"] == next(e["id"] for e in events if e["type"] == "payment.captured")
     assert next(e for e in events if e["type"] == "payment.captured")["data"]["id"] == payment["id"]
-    for path, answer in (("/fails", "500"), ("/down", "connect_error|receiver_down")):
+    for path, answer in (("/fails", "500"), ("/down", "could_not_connect|receiver_down")):
         for event in ("ping", "payment.captured"):
             tried = by_target[(event, f"http://127.0.0.1:{(failing if path == '/fails' else down).port}{path}")]
             assert [a["n"] for a in tried] == ["1", "2"]
@@ -236,7 +236,7 @@ def test_a_failing_attempt_in_json_says_when_the_next_try_is(sqlite_url: str):
     assert (hook["event_type"], hook["status"], hook["error"], hook["outcome"]) == (
         "ping",
         None,
-        "connect_error",
+        "could_not_connect",
         "retrying",
     )
     wait = time.mktime(time.strptime(hook["next_attempt_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.mktime(

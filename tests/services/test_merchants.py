@@ -115,9 +115,56 @@ def test_a_key_deleted_elsewhere_stops_working_once_the_ring_looks_again(sqlite_
         now[0] = 101.0
         assert await ring.caller(key) is None
         now[0] = 101.5
-        assert await ring.caller(key) is None  # unknown keys are not cached either way
+        assert await ring.caller(key) is None
 
     run(sqlite_url, body)
+
+
+def counted(store: Store) -> list[int]:
+    """Counts the store's look-ups of API keys (in the list's one item)."""
+    lookups = [0]
+    real = store.fetch_one
+
+    async def counting(sql: str, params: tuple = ()) -> object:
+        lookups[0] += "api_keys" in sql
+        return await real(sql, params)
+
+    store.fetch_one = counting  # type: ignore[method-assign]
+    return lookups
+
+
+def test_an_unknown_key_is_looked_up_only_once_per_unknown_ttl(database_url: str):
+    async def body(store: Store) -> None:
+        lookups = counted(store)
+        now = [0.0]
+        ring = KeyRing(store, monotonic=lambda: now[0])
+        for step in range(30):
+            now[0] = step * 0.1
+            assert await ring.caller("sk_test_nobody") is None
+        assert lookups[0] == 3  # at 0.0, 1.0, 2.0 (UNKNOWN_KEY_CACHE_SECONDS = 1)
+        assert await ring.caller("sk_test_somebody_else") is None
+        assert lookups[0] == 4  # each unknown key on its own
+
+    run(database_url, body)
+
+
+def test_a_key_made_elsewhere_works_within_the_unknown_ttl_and_one_made_here_at_once(database_url: str):
+    async def body(store: Store) -> None:
+        now = [10.0]
+        ring = KeyRing(store, monotonic=lambda: now[0])
+        assert await ring.caller("sk_test_made_elsewhere") is None
+        await merchants.create_merchant(store, "elsewhere", "sk_test_made_elsewhere", vault=VAULT)  # no ring
+        now[0] = 10.9
+        assert await ring.caller("sk_test_made_elsewhere") is None  # still taken for unknown
+        now[0] = 11.0
+        found = await ring.caller("sk_test_made_elsewhere")
+        assert found is not None and (found.mode, found.key_kind) == ("test", "secret")
+
+        assert await ring.caller("sk_test_made_here") is None
+        made = await merchants.create_merchant(store, "here", "sk_test_made_here", vault=VAULT, keyring=ring)
+        assert await ring.caller("sk_test_made_here") == Caller(made.merchant_id, "test", "secret")
+
+    run(database_url, body)
 
 
 def test_a_known_key_is_looked_up_again_only_once_per_ttl(sqlite_url: str):

@@ -120,3 +120,55 @@ def test_a_deadlocked_unit_is_run_again_on_postgres(postgres_url: str):
             await store.close()
 
     run(scenario())
+
+
+def test_attempts_recorded_before_say_only_could_not_connect_after_the_migration(database_url: str):
+    """Errors that told a refused connection from a timeout (an open port from a closed one)
+    are rewritten to what new attempts say; answers, interruptions and unreadable secrets stay."""
+    rows = [
+        ("d1", 1, "failed", None, "ConnectError: [Errno 111] Connection refused"),
+        ("d1", 2, "failed", None, "no answer within 10s"),
+        ("d1", 3, "failed", None, "not sent: ConnectError: [Errno 111] Connection refused (0.2 s ago)"),
+        ("d1", 4, "failed", 500, "answered HTTP 500"),
+        ("d1", 5, "interrupted", None, "the server stopped during the attempt"),
+        ("d1", 6, "failed", None, "not sent: the webhook's secret token does not open with this server's vault key"),
+        ("d1", 7, "succeeded", 200, None),
+        ("d1", 8, "failed", None, "RemoteProtocolError: Server disconnected without sending a response."),
+    ]
+    expected = [
+        "could not connect",
+        "could not connect",
+        "not sent: could not connect",
+        "answered HTTP 500",
+        "the server stopped during the attempt",
+        "not sent: the webhook's secret token does not open with this server's vault key",
+        None,
+        "could not connect",
+    ]
+
+    async def scenario() -> None:
+        store = open_store(database_url)
+        await store.migrate(upto=9)
+        await store.open()
+        try:
+            await store.run(
+                [
+                    Write(
+                        "INSERT INTO webhook_attempts (delivery_id, number, status, response_code, error, started_at)"
+                        " VALUES (?, ?, ?, ?, ?, 1)",
+                        row,
+                    )
+                    for row in rows
+                ]
+            )
+        finally:
+            await store.close()
+        assert await store.migrate(upto=10) == [10]
+        await store.open()
+        try:
+            found = await store.fetch_all("SELECT error FROM webhook_attempts ORDER BY number")
+            assert [row[0] for row in found] == expected
+        finally:
+            await store.close()
+
+    run(scenario())

@@ -45,7 +45,7 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
             # and the CORS headers go on last, on whatever answer the others made.
             CorsMiddleware(router),
             Lifespan(runtime),
-            RequestMiddleware(runtime.keyring, lambda: runtime.maintenance),
+            RequestMiddleware(runtime.keyring, lambda: runtime.maintenance, runtime.throttle),
             # Notes the merchant's request once answered: its process_response runs after those
             # of the middleware below (which may still change the answer).
             RecentRequestsMiddleware(runtime.recent_requests),

@@ -11,6 +11,7 @@ import falcon.asgi
 from komoju_server.api.responses import send
 from komoju_server.domain import idempotency
 from komoju_server.domain.errors import ApiError
+from komoju_server.services.throttle import Throttled
 from komoju_server.store import Conflict, StoreUnavailable
 from komoju_server.store import idempotency as idempotency_table
 
@@ -42,6 +43,8 @@ async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error:
     send(resp, error.body(), error.status)
     if error.status == 413:  # the rest of the body is not read: this connection cannot carry another request
         resp.set_header("Connection", "close")
+    if isinstance(error, Throttled):
+        resp.set_header("Retry-After", str(error.retry_after))
 
 
 async def store_unavailable(

@@ -17,6 +17,7 @@ from komoju_server.domain import versions
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.params import object_id
 from komoju_server.services.merchants import KeyRing
+from komoju_server.services.throttle import Throttle
 
 # Request ids: a random prefix per process and a counter, unique without a system call each.
 _REQUEST_PREFIX = os.urandom(6).hex()
@@ -47,9 +48,10 @@ def key_from_header(header: str | None) -> str | None:
 
 
 class RequestMiddleware:
-    def __init__(self, keyring: KeyRing, maintenance: Any) -> None:
+    def __init__(self, keyring: KeyRing, maintenance: Any, throttle: Throttle | None = None) -> None:
         self._keyring = keyring
         self._maintenance = maintenance  # a callable answering whether the API is in maintenance
+        self._throttle = throttle or Throttle(Throttle.OFF)
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.request_id = req.get_header("X-Request-Id") or _next_request_id()
@@ -71,10 +73,14 @@ class RequestMiddleware:
         access = getattr(resource, ACCESS, "secret")
         if access is None:
             return
+        # An address that failed too often is answered before its key costs anything.
+        self._throttle.check_address(req.remote_addr)
         key = key_from_header(req.get_header("Authorization"))
         caller = await self._keyring.caller(key) if key else None
         if caller is None:
+            self._throttle.failed(req.remote_addr)
             raise ApiError("unauthorized")
+        self._throttle.admit(caller)
         if caller.key_kind == "publishable" and not _allows_publishable(resource, req.method):
             raise ApiError("forbidden")
         req.context.caller = dataclasses.replace(caller, api_version=req.context.api_version)

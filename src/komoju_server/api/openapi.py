@@ -1154,7 +1154,7 @@ def _path_parameters(path: str) -> list[Schema]:
 def _error_statuses(method: str, operation: Operation, keys: tuple[str, ...]) -> list[int]:
     statuses = {400, 404, 422, 500, 503}
     if keys:
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # 429: rate limits, quotas, failed authentications (services/throttle.py)
     if method == "POST":
         statuses.add(409)  # an X-KOMOJU-IDEMPOTENCY key still in flight
     if operation.processor:

@@ -56,6 +56,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     # KOMOJU does not document what a method a resource lacks answers: 405 with a code of its
     # own, so a client can tell it apart from a malformed request (README, "Errors").
     "method_not_allowed": (405, "The method is not allowed for the requested resource."),
+    # KOMOJU answers 429 when throttling but publishes no code for it (services/throttle.py).
+    "too_many_requests": (429, "Too many requests. Please try again later."),
 }
 
 

@@ -21,6 +21,12 @@ from komoju_server.store import merchants as table
 from komoju_server.store.vault import LazyVault, Vault, VaultError
 
 KEY_CACHE_SECONDS = 1.0
+# A key the database does not know is remembered as unknown for this long, so a client that
+# repeats a wrong key costs one look-up per this many seconds, not one per request. Keys made or
+# rotated by this process clear it at once; by another process (the CLI, another server
+# process) they work here within this time.
+UNKNOWN_KEY_CACHE_SECONDS = 1.0
+MAX_CACHED_KEYS = 100_000
 MODES: tuple[Mode, ...] = ("test", "live")
 
 
@@ -59,9 +65,11 @@ async def create_merchant(
     publishable_key: str | None = None,
     *,
     vault: SealingVault | None = None,
+    keyring: KeyRing | None = None,
 ) -> MerchantKeys:
     """A merchant with a test and a live key pair; the given keys become its test keys.
-    With a vault, its test keys are kept sealed, to be shown again."""
+    With a vault, its test keys are kept sealed, to be shown again. `keyring`: this process's,
+    which stops taking the new keys for unknown at once."""
     merchant_id = ids.new_id()
     now = clock.now()
     keys = {slot: ids.random_key(prefix) for slot, prefix in KEY_PREFIXES.items()}
@@ -70,6 +78,8 @@ async def create_merchant(
     if publishable_key:
         keys[("publishable", "test")] = publishable_key
     await store.run([table.insert_merchant(merchant_id, name, now), *_key_writes(merchant_id, keys, now, vault)])
+    if keyring is not None:
+        keyring.keys_added()
     return MerchantKeys(merchant_id, keys)
 
 
@@ -169,6 +179,7 @@ async def rotate_keys(
     await store.run([*unit, *_key_writes(merchant_id, keys, clock.now(), vault)])
     if keyring is not None:
         keyring.forget(merchant_id)
+        keyring.keys_added()
     return MerchantKeys(merchant_id, keys)
 
 
@@ -178,15 +189,25 @@ class KeyRing:
     A key it knows is taken for up to `ttl` seconds, then looked up again: a key deleted by
     another process (a rotation by the CLI, or by another server process) stops working
     within that time; `forget` drops a merchant's keys at once (a rotation in this process).
+
+    A key the database does not know is remembered as unknown for `unknown_ttl` seconds (a
+    negative cache): repeating a wrong key costs no look-up meanwhile. `keys_added` clears it
+    (keys made or rotated in this process); keys made elsewhere work here within that time.
     """
 
     def __init__(
-        self, store: Store, ttl: float = KEY_CACHE_SECONDS, monotonic: Callable[[], float] = time.monotonic
+        self,
+        store: Store,
+        ttl: float = KEY_CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+        unknown_ttl: float = UNKNOWN_KEY_CACHE_SECONDS,
     ) -> None:
         self._store = store
         self._ttl = ttl
+        self._unknown_ttl = unknown_ttl
         self._monotonic = monotonic
         self._known: dict[str, tuple[Caller, float]] = {}
+        self._unknown: dict[str, float] = {}  # digest -> until when it is taken as unknown
 
     async def caller(self, key: str) -> Caller | None:
         digest = table.key_digest(key)
@@ -194,14 +215,30 @@ class KeyRing:
         known = self._known.get(digest)
         if known is not None and known[1] > now:
             return known[0]
+        unknown_until = self._unknown.get(digest)
+        if unknown_until is not None and unknown_until > now:
+            return None
         row = await table.find_key(self._store, digest)
         if row is None or not hmac.compare_digest(row[0], digest):
             self._known.pop(digest, None)
+            self._remember_unknown(digest, now)
             return None
+        self._unknown.pop(digest, None)
         found = Caller(merchant_id=row[1], mode=row[2], key_kind=row[3])
-        if known is not None or len(self._known) < 100_000:
+        if known is not None or len(self._known) < MAX_CACHED_KEYS:
             self._known[digest] = (found, now + self._ttl)
         return found
+
+    def keys_added(self) -> None:
+        """Keys were made in this process: none of the unknown ones is taken as unknown any more."""
+        self._unknown.clear()
+
+    def _remember_unknown(self, digest: str, now: float) -> None:
+        if len(self._unknown) >= MAX_CACHED_KEYS:  # many wrong keys: drop the stale, else all
+            self._unknown = {d: until for d, until in self._unknown.items() if until > now}
+            if len(self._unknown) >= MAX_CACHED_KEYS:
+                self._unknown.clear()
+        self._unknown[digest] = now + self._unknown_ttl
 
     def forget(self, merchant_id: str) -> None:
         for digest, (caller, _) in list(self._known.items()):

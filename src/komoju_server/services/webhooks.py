@@ -18,12 +18,22 @@ from komoju_server.services.outbox import Outbox
 from komoju_server.store import Conflict, Store
 from komoju_server.store import webhooks as table
 from komoju_server.store.vault import LazyVault
+from komoju_server.webhooks import policy
 
 SECRET_MAX = 255
 
 
 class Webhooks:
-    def __init__(self, store: Store, clock_: Clock, events: Events, vault: LazyVault, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock_: Clock,
+        events: Events,
+        vault: LazyVault,
+        outbox: Outbox,
+        allow_private: bool = True,
+    ) -> None:
+        self._allow_private = allow_private  # the outbound policy's switch (webhooks/policy.py)
         self._store = store
         self._clock = clock_
         self._events = events
@@ -50,7 +60,7 @@ class Webhooks:
             id=ids.new_id(),
             merchant_id=caller.merchant_id,
             mode=caller.mode,
-            url=rules.url(url, "url"),
+            url=self._receiver(url),
             events=event_filter(body.get("events")),
             created_at=await self._clock.now(caller),
         )
@@ -62,6 +72,15 @@ class Webhooks:
         await self._store.run([*unit, *answers.writes_for(200, endpoint.to_api())])
         self._outbox.notify()
         return endpoint
+
+    def _receiver(self, value: Any) -> str:
+        """An endpoint's URL. One written with an address the outbound policy refuses (a
+        literal private address while they are not allowed) is refused now, as KOMOJU refuses a
+        URL it will not call; a name is resolved and checked at every delivery."""
+        url = rules.url(value, "url")
+        if policy.literal_refusal(url, self._allow_private) is not None:
+            raise invalid("url")
+        return url
 
     async def get(self, caller: Caller, endpoint_id: str) -> Endpoint:
         endpoint = await table.get_endpoint(self._store, caller.scope, endpoint_id)
@@ -78,7 +97,7 @@ class Webhooks:
         if "url" in body:
             if not params.present(body["url"]):
                 raise missing("url")
-            endpoint.url = rules.url(body["url"], "url")
+            endpoint.url = self._receiver(body["url"])
         sealed = None
         if "secret_token" in body:
             sealed = self._vault.seal(

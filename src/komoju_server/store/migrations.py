@@ -347,6 +347,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX events_by_time ON events (merchant_id, mode, created_at)",
         ],
     ),
+    (
+        11,
+        "webhook attempts say only 'could not connect' or 'answered HTTP N'",
+        [
+            # Attempts recorded before said why a connection failed ("Connection refused", a
+            # timeout...), which tells an open port from a closed one: they now say what new
+            # attempts say (webhooks/worker.py).
+            "UPDATE webhook_attempts SET error = 'not sent: could not connect'"
+            " WHERE error LIKE 'not sent: %' AND error NOT LIKE 'not sent: could not connect%'"
+            " AND error NOT LIKE 'not sent: the webhook''s secret token%'",
+            "UPDATE webhook_attempts SET error = 'could not connect'"
+            " WHERE status = 'failed' AND response_code IS NULL AND error IS NOT NULL"
+            " AND error NOT LIKE 'not sent: %' AND error <> 'could not connect'",
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)

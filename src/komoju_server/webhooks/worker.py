@@ -37,8 +37,14 @@ PostgreSQL, claims take `FOR UPDATE SKIP LOCKED`, so processes never claim one d
 
 Telling: every attempt, sent or not, is reported to `report` (the console prints one line per
 attempt) as an `Attempt`: the event, the URL, the answer's status or the error's kind, the
-duration and what comes next. The error's kind is a short word, never the error's text, which
-may quote the URL.
+duration and what comes next.
+
+Revealing no more than the receiver's answer: what the merchant sees of an attempt (the
+deliveries list, the dashboard, the console) is "answered HTTP N" or "could not connect",
+nothing in between. A refused connection, a reset, a timeout after connecting and a TLS
+failure all read the same, so webhooks cannot be used to tell an open port from a closed one
+on the server's network. The one other kind is `refused_by_policy` (see `policy.py` and
+`connect.py`): decided on the address alone, before any connection.
 
 Surviving a database outage (`StoreUnavailable`): the loop logs nothing of its own (the store
 logs the outage once), looks again after 1, 2, 4 seconds, then every `OUTAGE_MAX_PAUSE`, and
@@ -50,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import ssl
@@ -65,7 +72,7 @@ from komoju_server.domain import clock, ids, rules, webhook
 from komoju_server.store import Store, StoreUnavailable, Write
 from komoju_server.store import webhooks as table
 from komoju_server.store.vault import LazyVault, VaultError
-from komoju_server.webhooks import schedule, signing
+from komoju_server.webhooks import connect, policy, schedule, signing
 from komoju_server.webhooks.breaker import Breakers, origin
 
 log = logging.getLogger("komoju_server")
@@ -83,6 +90,8 @@ STOP_GRACE = 1.0  # at shutdown, attempts under way get this long before they ar
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer, read (and dropped) to keep the connection
 KEPT_ANSWER_BYTES = 2048  # of a receiver's answer, kept with the attempt for the dashboard
 MAX_ERROR = 300
+# What an attempt's record says, whatever went wrong before an answer: nothing more (see above).
+COULD_NOT_CONNECT = "could not connect"
 OUTAGE_MAX_PAUSE = 5.0  # seconds between looks while the database cannot be reached
 
 
@@ -93,6 +102,8 @@ class Options:
     concurrency: int = DEFAULT_CONCURRENCY  # attempts under way at once, per process
     poll_interval: float = POLL_INTERVAL
     secret: str | None = None  # signs deliveries to --webhook-url and per-payment URLs
+    allow_private: bool = True  # the outbound policy: may deliveries go to private addresses?
+    resolver: connect.Resolver = connect.system_resolver  # tests give a stub: no real DNS
 
     @property
     def lease_ms(self) -> int:
@@ -112,7 +123,21 @@ def options_from(settings: Settings) -> Options:
         raise ValueError("--webhook-concurrency must be from 1 to 1000")
     if settings.webhook_url and not rules.is_url(settings.webhook_url):
         raise ValueError("--webhook-url must be an http:// or https:// URL")
-    return Options(plan, settings.webhook_timeout, settings.webhook_concurrency, secret=settings.webhook_secret)
+    allow_private = settings.allows_private_webhooks
+    if settings.webhook_url:
+        refused = policy.literal_refusal(settings.webhook_url, allow_private)
+        if refused is not None:
+            raise ValueError(
+                f"--webhook-url is a {refused.replace('_', '-')} address, which the outbound policy refuses "
+                "(--webhook-allow-private allows loopback and private ones)"
+            )
+    return Options(
+        plan,
+        settings.webhook_timeout,
+        settings.webhook_concurrency,
+        secret=settings.webhook_secret,
+        allow_private=allow_private,
+    )
 
 
 Outcome = Literal["succeeded", "retrying", "gave_up"]
@@ -128,31 +153,23 @@ class Attempt:
     url: str  # as the delivery has it: the console strips user name, password and query
     number: int  # 1 for the first attempt
     status: int | None  # the receiver's HTTP status; None when it did not answer (or was not asked)
-    error: str | None  # the kind of failure (ERROR_KINDS, or "http_error"); None on success
+    error: str | None  # the kind of failure (ERROR_KINDS); None on success
     duration_ms: int
     outcome: Outcome
     next_attempt_at: int | None  # epoch ms of the next try; None once delivered or given up
 
 
-# Failures by kind: the first class in this list the error is an instance of names it.
-ERROR_KINDS: tuple[tuple[type[BaseException], str], ...] = (
-    (TimeoutError, "timeout"),
-    (httpx.TimeoutException, "timeout"),
-    (httpx.ConnectError, "connect_error"),
-    (httpx.UnsupportedProtocol, "invalid_url"),
-    (httpx.InvalidURL, "invalid_url"),
-    (httpx.ProtocolError, "protocol_error"),
-    (httpx.NetworkError, "network_error"),
-)
+# The kinds of failure an attempt is reported with (to the console), and no others.
+NO_ANSWER = "could_not_connect"  # refused, reset, timed out, TLS, a malformed answer: all alike
+REFUSED_BY_POLICY = "refused_by_policy"  # the outbound policy refused the address: nothing sent
+HTTP_ERROR = "http_error"  # answered, but not 2xx
 NOT_SENT_DOWN = "receiver_down"  # the breaker held it: the receiver could not be reached just before
 NOT_SENT_SECRET = "secret_unreadable"
+ERROR_KINDS = (NO_ANSWER, REFUSED_BY_POLICY, HTTP_ERROR, NOT_SENT_DOWN, NOT_SENT_SECRET)
 
 
 def error_kind(exc: BaseException) -> str:
-    for kind_of, kind in ERROR_KINDS:
-        if isinstance(exc, kind_of):
-            return kind
-    return "error"
+    return REFUSED_BY_POLICY if connect.refusal(exc) is not None else NO_ANSWER
 
 
 def _no_report(attempt: Attempt) -> None:
@@ -238,6 +255,11 @@ class Worker:
         for client in self._clients:
             await client.aclose()
         self._clients, self._idle_clients = [], []
+
+    def resolve_with(self, resolver: connect.Resolver) -> None:
+        """Resolves receivers' names with this from now on (tests: a stub, so no real DNS)."""
+        self._options = dataclasses.replace(self._options, resolver=resolver)
+        self._idle_clients = []  # clients made from now on resolve with it
 
     def poke(self) -> None:
         """Deliveries are being written in this process: look for them now and while they commit."""
@@ -414,24 +436,25 @@ class Worker:
                             break
                     flight.answer_size = read
                     code = answer.status_code
-        except TimeoutError:
-            return None, f"no answer within {self._options.timeout:g}s", "timeout", False
-        except Exception as exc:  # refused, reset, a malformed answer, a URL httpx will not take...
-            return None, _describe(exc), error_kind(exc), False
+        except Exception as exc:  # refused, reset, timed out, a malformed answer, the policy...
+            # The exception's text may tell an open port from a closed one: it is not kept.
+            return None, COULD_NOT_CONNECT, error_kind(exc), False
         finally:
             self._idle_clients.append(client)
         if 200 <= code < 300:
             return code, None, None, True
-        return code, f"answered HTTP {code}", "http_error", True
+        return code, f"answered HTTP {code}", HTTP_ERROR, True
 
     def _new_client(self) -> httpx.AsyncClient:
         if self._tls is None:
             self._tls = httpx.create_ssl_context(trust_env=False)
         # trust_env=False: deliveries go straight to the receiver, whatever proxy the shell names.
+        # The transport connects only to addresses the outbound policy allows (connect.py).
+        backend = connect.PolicyBackend(self._options.allow_private, self._options.resolver)
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         client = httpx.AsyncClient(
-            verify=self._tls,
+            transport=connect.PolicyTransport(backend, self._tls, limits),
             timeout=self._options.timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             follow_redirects=False,
             trust_env=False,
         )
@@ -450,9 +473,3 @@ def _answer_text(flight: _Flight) -> str:
         return f"({flight.answer_size} bytes, {flight.encoded}-encoded: not shown)"
     text = flight.answer.decode("utf-8", errors="replace")
     return text + "\u2026" if flight.answer_size > KEPT_ANSWER_BYTES else text
-
-
-def _describe(exc: Exception) -> str:
-    detail = str(exc).strip()
-    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return text[:MAX_ERROR]

@@ -15,6 +15,7 @@ import falcon.asgi
 from komoju_server.domain.errors import ApiError
 from komoju_server.pages.dashboard.site import BASE, SESSION_COOKIE, SIGN_IN, Dashboard, DashboardPage, secure
 from komoju_server.services.dashboard_sessions import LIFETIME
+from komoju_server.services.throttle import Throttled
 
 
 class SignIn(DashboardPage):
@@ -28,12 +29,21 @@ class SignIn(DashboardPage):
         form = await self.dash.form(req)
         key = form.get("secret_key")
         try:
-            value, _ = await self.rt.dashboard_sessions.sign_in(key if isinstance(key, str) else "")
+            # Wrong keys count against the client's address as on the API (services/throttle.py).
+            self.rt.throttle.check_address(req.remote_addr)
+            try:
+                value, _ = await self.rt.dashboard_sessions.sign_in(key if isinstance(key, str) else "")
+            except ApiError as refused:
+                if refused.code == "unauthorized":
+                    self.rt.throttle.failed(req.remote_addr)
+                raise
         except ApiError as error:
             # Never echoed back: the key field comes back empty.
             self.dash.render(
                 req, resp, None, "dashboard/sign_in.html", status=error.status, problem=self.dash.problem(error)
             )
+            if isinstance(error, Throttled):
+                resp.set_header("Retry-After", str(error.retry_after))
             return
         resp.set_cookie(
             SESSION_COOKIE,
