@@ -603,36 +603,6 @@ EXAMPLES += (
     ),
 )
 
-# Examples that depend on work landing from other branches: kept as data, left out of the
-# replay (no skipped tests) until that work is merged; each names what it waits for.
-PENDING_EXAMPLES: dict[str, tuple[str, Example]] = {
-    "errors_missing_parameter_details": (
-        "error `details` (branch changing domain/errors.py, api/errors.py): KOMOJU's current "
-        "error object has a `details` object beside code, message and param",
-        Example(
-            name="errors_missing_parameter_details",
-            source=f"{SDK_MODELS}/APIErrorBody.md",
-            method="POST",
-            path="/payments",
-            form=(
-                ("currency", "JPY"),
-                ("payment_details[type]", "konbini"),
-                ("payment_details[store]", "lawson"),
-                ("payment_details[email]", "test@example.com"),
-            ),
-            status=422,
-            response={
-                "error": {
-                    "message": "A required parameter (amount) is missing",
-                    "code": "missing_parameter",
-                    "param": "amount",
-                    "details": {},
-                }
-            },
-        ),
-    ),
-}
-
 
 # The fields KOMOJU's current OpenAPI document requires of each object, as its generated
 # clients list them (komoju/komoju-node-sdk, docs/Models/<Model>.md, fields not marked

@@ -18,7 +18,6 @@ from tests.fidelity.examples import (
     EXAMPLES,
     EXTRA_FIELDS_ALLOWED,
     IGNORED_VALUES,
-    PENDING_EXAMPLES,
     SCHEMA_FIELDS,
     Example,
 )
@@ -221,10 +220,6 @@ def test_extra_fields_are_allowed(merchant_api: httpx.Client, example: Example) 
 def test_every_example_cites_a_reference_page() -> None:
     names = [e.name for e in EXAMPLES]
     assert len(names) == len(set(names))
-    assert not set(PENDING_EXAMPLES) & set(names)
-    for name, (waits_for, pending) in PENDING_EXAMPLES.items():
-        assert (pending.name, bool(waits_for)) == (name, True)
-        assert pending.setup is None or pending.setup in SETUPS
     for example in EXAMPLES:
         assert example.source.startswith(
             ("https://docs.komoju.com/", "https://doc.komoju.com/", "https://ja.doc.komoju.com/")
