@@ -36,7 +36,6 @@ JPY_1000_TYPES = [
     "paypay",
     "rakutenpay",
     "aupay",
-    "linepay",
     "epospay",
     "komoju_pay",
     "docomo",
@@ -260,6 +259,16 @@ def test_customer_sessions_offer_cards_and_need_no_amount(merchant_api):
 def test_bad_fields_answer_komoju_errors_and_make_nothing(merchant_api, body, expected):
     response = new_session(merchant_api, **body)
     assert (response.status_code, response.json()) == (422, expected)
+
+
+def test_linepay_is_offered_when_named_since_line_pay_is_the_same_wallet(merchant_api):
+    # A session naming no types offers LINE Pay once, as the document's line_pay.
+    assert "linepay" not in [m["type"] for m in made(merchant_api)["payment_methods"]]
+    named = made(merchant_api, payment_types=["linepay"])
+    assert [m["type"] for m in named["payment_methods"]] == ["linepay"]
+    paid = pay(merchant_api, named["id"], {"type": "linepay"})
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["payment"]["payment_details"]["type"] == "linepay"
 
 
 def test_payment_types_must_be_methods_the_session_can_take(merchant_api):

@@ -268,7 +268,12 @@ def test_a_5000_digit_integer_is_422_naming_the_field(server):
         )
     assert response.status_code == 422
     assert response.json() == {
-        "error": {"code": "invalid_parameter", "message": "The value of amount is invalid", "param": "amount"}
+        "error": {
+            "code": "invalid_parameter",
+            "message": "The value of amount is invalid",
+            "param": "amount",
+            "details": {"rule": "range", "min": 0, "max": 9_999_999},
+        }
     }
 
 

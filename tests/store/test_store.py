@@ -148,7 +148,7 @@ def test_attempts_recorded_before_say_only_could_not_connect_after_the_migration
 
     async def scenario() -> None:
         store = open_store(database_url)
-        await store.migrate(upto=9)
+        await store.migrate(upto=10)
         await store.open()
         try:
             await store.run(
@@ -163,7 +163,7 @@ def test_attempts_recorded_before_say_only_could_not_connect_after_the_migration
             )
         finally:
             await store.close()
-        assert await store.migrate(upto=10) == [10]
+        assert await store.migrate(upto=11) == [11]
         await store.open()
         try:
             found = await store.fetch_all("SELECT error FROM webhook_attempts ORDER BY number")

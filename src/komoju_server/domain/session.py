@@ -205,7 +205,8 @@ def method_entry(method: Method, amount: int, currency: str) -> dict[str, Any]:
 
 def available(currency: str, amount: int, session_mode: str) -> tuple[str, ...]:
     """The payment types a session of this currency, amount and mode may offer: those of the
-    catalogue that take the currency (and, when a payment is made, the amount)."""
+    catalogue that take the currency (and, when a payment is made, the amount). A session that
+    names none offers those of them that are `offered_by_default`."""
     found = []
     for method in METHODS:
         if method.type not in CUSTOMER_METHODS and session_mode in CUSTOMER_MODES:

@@ -8,6 +8,8 @@ recorded in the README ("Payment methods").
 
 from __future__ import annotations
 
+import dataclasses
+
 from komoju_server.domain import rules as r
 from komoju_server.domain.money import CURRENCIES
 from komoju_server.methods.method import Deadline, Family, Field, Method
@@ -115,7 +117,9 @@ NEWER_METHODS: tuple[Method, ...] = (
     ),
     _wallet("rakutenpay", _each("JPY", most=500_000)),
     _wallet("aupay", _each("JPY", most=300_000)),
-    _wallet("linepay", JPY),
+    # The same wallet as the document's line_pay: a session offers it only when asked for it by
+    # name, or the hosted page would show LINE Pay twice.
+    dataclasses.replace(_wallet("linepay", JPY), offered_by_default=False),
     _wallet("epospay", _each("JPY", most=500_000)),
     _wallet("komoju_pay", JPY),
     # carrier billing by carrier (the document's japan_mobile takes the carrier as `brand`)

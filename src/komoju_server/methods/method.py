@@ -53,6 +53,8 @@ class Method:
     continuable: bool = False  # a short prepaid payment goes on with another card (PATCH)
     expiry_field: str | None = None  # request field that sets the deadline's days
     notes: str = ""
+    # Offered by a session that names no payment_types (an alias of another type is not).
+    offered_by_default: bool = True
     by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

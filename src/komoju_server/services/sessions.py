@@ -29,7 +29,7 @@ from komoju_server.domain.errors import ApiError, invalid
 from komoju_server.domain.payment import Payment
 from komoju_server.domain.secure_token import SecureToken
 from komoju_server.domain.session import Session
-from komoju_server.methods import clean_details, method_of
+from komoju_server.methods import BY_TYPE, clean_details, method_of
 from komoju_server.services import answers
 from komoju_server.services.changes import change
 from komoju_server.services.clock import Clock
@@ -135,7 +135,7 @@ class Sessions:
         if new.payment_types is None:
             if not offered:  # no method of the catalogue takes this amount in this currency
                 raise invalid("amount")
-            types = list(offered)
+            types = [t for t in offered if BY_TYPE[t].offered_by_default]
         else:
             for wanted in new.payment_types:
                 if wanted not in offered:
