@@ -182,3 +182,16 @@ def created(client: httpx.Client, details: Any, amount: Any = 1000, currency: st
     response = pay(client, details, amount, currency, **extra)
     assert response.status_code in (200, 202), response.text
     return response.json()
+
+
+def refund_object(payment_id: str, amount: int, description: str | None = None) -> dict[str, Any]:
+    return {
+        "id": ID,
+        "resource": "refund",
+        "amount": amount,
+        "currency": "JPY",
+        "payment": payment_id,
+        "description": description,
+        "created_at": TIME,
+        "chargeback": False,
+    }

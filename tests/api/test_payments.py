@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.api.payment_support import (
-    ID,
     TIME,
     card,
     count,
@@ -23,6 +22,7 @@ from tests.api.payment_support import (
     parse_time,
     pay,
     prepaid,
+    refund_object,
 )
 
 ALLOWED_TYPES = (
@@ -35,19 +35,6 @@ ALLOWED_TYPES = (
     "mybank, paysera, payu, blik, przelewy24, multibanco, sepa_transfer, narvesen, perlas, paypost, "
     "poli, credit_card_brazil, pix"
 )
-
-
-def refund_object(payment_id: str, amount: int, description: str | None = None) -> dict[str, Any]:
-    return {
-        "id": ID,
-        "resource": "refund",
-        "amount": amount,
-        "currency": "JPY",
-        "payment": payment_id,
-        "description": description,
-        "created_at": TIME,
-        "chargeback": False,
-    }
 
 
 # -- payment types and currencies --------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.payment_support import ID, TIME, card, created, error, konbini, prepaid
+from tests.api.payment_support import card, created, error, konbini, prepaid, refund_object
 from tests.webhooks.harness import Receiver, receiver
 
 BANK = {
@@ -55,19 +55,6 @@ def events(client: httpx.Client) -> list[dict[str, Any]]:
     return list(reversed(response.json()["data"]))
 
 
-def refund(amount: int, payment_id: str, description: str | None = None) -> dict[str, Any]:
-    return {
-        "id": ID,
-        "resource": "refund",
-        "amount": amount,
-        "currency": "JPY",
-        "payment": payment_id,
-        "description": description,
-        "created_at": TIME,
-        "chargeback": False,
-    }
-
-
 def test_a_pending_refund_request_stays_pending_until_done(merchant_api):
     payment = paid_konbini(merchant_api)
     requested = request_refund(merchant_api, payment)
@@ -92,7 +79,7 @@ def test_completing_the_whole_request_refunds_the_payment_with_refund_events(mer
         **requested,
         "status": "refunded",
         "amount_refunded": 1100,
-        "refunds": [refund(1100, payment["id"], "returned goods")],
+        "refunds": [refund_object(payment["id"], 1100, "returned goods")],
         "refund_requests": [{**pending, "status": "completed"}],
     }
     assert merchant_api.get(f"/payments/{payment['id']}").json() == done
@@ -109,7 +96,7 @@ def test_completing_a_partial_request_leaves_the_payment_captured_and_the_rest_r
     first = request_refund(merchant_api, payment, amount=300)["refund_requests"][0]
     done = settle(merchant_api, payment, first["id"], "complete").json()
     assert (done["status"], done["amount_refunded"]) == ("captured", 300)
-    assert done["refunds"] == [refund(300, payment["id"])]
+    assert done["refunds"] == [refund_object(payment["id"], 300)]
     assert [e["type"] for e in events(merchant_api)][-1] == "payment.refund.created"
     # What is left may be asked for again, and no more than that.
     too_much = merchant_api.post(f"/payments/{payment['id']}/refund_request", json={**BANK, "amount": 801})
@@ -172,7 +159,11 @@ def test_other_methods_that_take_refund_requests_are_done_the_same_way(merchant_
     payment = created(merchant_api, prepaid("bit_cash"), amount=500)  # captured at once: 550
     (pending,) = request_refund(merchant_api, payment)["refund_requests"]
     done = settle(merchant_api, payment, pending["id"], "complete").json()
-    assert (done["status"], done["amount_refunded"], done["refunds"]) == ("refunded", 550, [refund(550, payment["id"])])
+    assert (done["status"], done["amount_refunded"], done["refunds"]) == (
+        "refunded",
+        550,
+        [refund_object(payment["id"], 550)],
+    )
 
 
 def test_a_card_payment_has_no_refund_requests_to_settle(merchant_api):
