@@ -195,3 +195,15 @@ def refund_object(payment_id: str, amount: int, description: str | None = None) 
         "created_at": TIME,
         "chargeback": False,
     }
+
+
+# A customer's bank account, as a refund request takes it.
+BANK_ACCOUNT = {
+    "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
+    "bank_name": "みずほ銀行",
+    "bank_code": "0001",
+    "branch_name": "本店",
+    "branch_number": "100",
+    "account_type": "savings",
+    "account_number": "7654321",
+}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.payment_support import (
+    BANK_ACCOUNT,
     TIME,
     card,
     count,
@@ -502,15 +503,7 @@ def test_a_captured_or_refunded_payment_is_not_cancellable(api, refund_first):
 
 def test_refund_request_validates_bank_details(api):
     payment = created(api, prepaid("bit_cash"))
-    good = {
-        "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
-        "bank_name": "みずほ銀行",
-        "bank_code": "0001",
-        "branch_name": "本店",
-        "branch_number": "100",
-        "account_type": "savings",
-        "account_number": "7654321",
-    }
+    good = dict(BANK_ACCOUNT)
     for name in good:
         response = api.post(
             f"/payments/{payment['id']}/refund_request", json={k: v for k, v in good.items() if k != name}

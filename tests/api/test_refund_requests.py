@@ -9,18 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.payment_support import card, created, error, konbini, prepaid, refund_object
+from tests.api.payment_support import BANK_ACCOUNT, card, created, error, konbini, prepaid, refund_object
 from tests.webhooks.harness import Receiver, receiver
 
-BANK = {
-    "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
-    "bank_name": "みずほ銀行",
-    "bank_code": "0001",
-    "branch_name": "本店",
-    "branch_number": "100",
-    "account_type": "savings",
-    "account_number": "7654321",
-}
+BANK = BANK_ACCOUNT
 SECRET = "whsec-refund-requests"
 SETTLED = "This refund request is {} already: only a pending one can be completed or rejected."
 LIVE_REFUSED = error("forbidden", None, "The sandbox controls work in test mode only: use a test key.")

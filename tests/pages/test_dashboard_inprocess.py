@@ -14,7 +14,7 @@ import pytest
 from komoju_server.pages.csrf import FIELD, Csrf
 from komoju_server.store.base import Write
 from komoju_server.store.merchants import key_digest
-from tests.api.payment_support import card, created, konbini
+from tests.api.payment_support import BANK_ACCOUNT, card, created, konbini
 from tests.inprocess import InProcessServer
 from tests.pages.dashboard_support import Browserless, text_of
 
@@ -300,15 +300,7 @@ def test_complete_and_fail_a_konbini_slip(dash, merchant_api):
     assert merchant_api.get(f"/payments/{unpaid['id']}").json()["status"] == "failed"
 
 
-REFUND_BANK = {
-    "customer_name": "ﾔﾏﾀﾞ ﾀﾛｳ",
-    "bank_name": "みずほ銀行",
-    "bank_code": "0001",
-    "branch_name": "本店",
-    "branch_number": "100",
-    "account_type": "savings",
-    "account_number": "7654321",
-}
+REFUND_BANK = BANK_ACCOUNT
 
 
 def test_complete_or_reject_a_refund_request_from_its_payments_page(dash, merchant_api):
