@@ -15,6 +15,7 @@ import pytest
 
 from komoju_server.methods import TYPES
 from tests.api.payment_support import TIME, Match, error
+from tests.support import NO_FIELD_TYPES_BY_CURRENCY
 
 TOKEN_ID = Match(r"tok_[a-z0-9]{25}")
 EMAIL = "test@example.com"
@@ -139,25 +140,12 @@ TOKEN_EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     # the types of KOMOJU's current reference: redirect methods keep the email on the token
     **{
         type_: ({"type": type_, "email": EMAIL}, {"type": type_, "email": EMAIL}, currency)
-        for currency, types in {
-            "JPY": ("paypay", "rakutenpay", "aupay", "linepay", "epospay", "komoju_pay", "docomo", "au", "softbank"),
-            "KRW": ("kakaopay", "naverpay", "payco"),
-            "USD": ("alipay", "wechatpay", "unionpay"),
-            "HKD": ("alipay_hk",),
-            "IDR": ("dana", "ovo", "doku_wallet"),
-            "PHP": ("gcash", "dragonpay"),
-            "MYR": ("grabpayotp", "tng", "fpx"),
-            "SGD": ("enets",),
-            "THB": ("truemoney",),
-            "EUR": ("ideal", "bancontact", "eps", "giropay", "sofortbanking", "mybank", "paysera", "multibanco"),
-            "PLN": ("payu", "blik", "przelewy24"),
-            "AUD": ("poli",),
-        }.items()
+        for currency, types in NO_FIELD_TYPES_BY_CURRENCY.items()
         for type_ in types
     },
     **{
         type_: ({"type": type_, "email": EMAIL}, {"type": type_, "email": EMAIL}, "EUR")
-        for type_ in ("sepa_transfer", "narvesen", "perlas", "paypost")
+        for type_ in ("multibanco", "sepa_transfer", "narvesen", "perlas", "paypost")
     },
     "credit_card_korea": (
         {

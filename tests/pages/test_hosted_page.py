@@ -14,7 +14,7 @@ import pytest
 
 from komoju_server.methods.catalogue import METHODS
 from tests.pages.conftest import Hooks
-from tests.support import ServerProcess
+from tests.support import NO_FIELD_TYPES_BY_CURRENCY, ServerProcess
 
 DECLINED = "4123111111111059"
 TOKEN = re.compile(r'name="authenticity_token" value="([0-9a-f]+)"')
@@ -65,24 +65,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "paysafe_cash": ("EUR", {}),
     "paysafe_card": ("EUR", {}),
     "nexus_transfer": ("JPY", {"provider": "bank-a"}),
-    **{
-        type_: (currency, {})
-        for currency, types in {
-            "JPY": ("paypay", "rakutenpay", "aupay", "linepay", "epospay", "komoju_pay", "docomo", "au", "softbank"),
-            "KRW": ("kakaopay", "naverpay", "payco"),
-            "CNY": ("alipay", "wechatpay", "unionpay"),
-            "HKD": ("alipay_hk",),
-            "IDR": ("dana", "ovo", "doku_wallet"),
-            "PHP": ("gcash", "dragonpay"),
-            "MYR": ("grabpayotp", "tng", "fpx"),
-            "SGD": ("enets",),
-            "THB": ("truemoney",),
-            "EUR": ("ideal", "bancontact", "eps", "giropay", "sofortbanking", "mybank", "paysera", "przelewy24"),
-            "PLN": ("payu", "blik"),
-            "AUD": ("poli",),
-        }.items()
-        for type_ in types
-    },
+    **{type_: (currency, {}) for currency, types in NO_FIELD_TYPES_BY_CURRENCY.items() for type_ in types},
     **{type_: ("EUR", {"email": "a@example.com"}) for type_ in ("multibanco", "sepa_transfer", "narvesen")},
     **{type_: ("EUR", {"email": "a@example.com"}) for type_ in ("perlas", "paypost")},
     "credit_card_korea": (
