@@ -184,7 +184,9 @@ def created(client: httpx.Client, details: Any, amount: Any = 1000, currency: st
     return response.json()
 
 
-def refund_object(payment_id: str, amount: int, description: str | None = None) -> dict[str, Any]:
+def refund_object(
+    payment_id: str, amount: int, description: str | None = None, created_at: str = TIME
+) -> dict[str, Any]:
     return {
         "id": ID,
         "resource": "refund",
@@ -192,7 +194,7 @@ def refund_object(payment_id: str, amount: int, description: str | None = None) 
         "currency": "JPY",
         "payment": payment_id,
         "description": description,
-        "created_at": TIME,
+        "created_at": created_at,
         "chargeback": False,
     }
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.payment_support import ID, TIME, card, created, error, konbini
+from tests.api.payment_support import ID, TIME, card, created, error, konbini, refund_object
 from tests.inprocess import InProcessServer
 
 VERSION = {"X-KOMOJU-API-VERSION": "2025-01-28"}
@@ -46,19 +46,6 @@ def authorized(client: httpx.Client, amount: int = 1000, **extra: Any) -> dict[s
 
 def capture(client: httpx.Client, payment: dict[str, Any], **body: Any) -> httpx.Response:
     return client.post(f"/payments/{payment['id']}/capture", json=body)
-
-
-def refund_object(payment_id: str, amount: int) -> dict[str, Any]:
-    return {
-        "id": ID,
-        "resource": "refund",
-        "amount": amount,
-        "currency": "JPY",
-        "payment": payment_id,
-        "description": None,
-        "created_at": TIME,
-        "chargeback": False,
-    }
 
 
 def captured_as(payment: dict[str, Any], amount: int, tax: int) -> dict[str, Any]:

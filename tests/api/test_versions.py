@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.payment_support import ID, TIME, card, created, konbini
+from tests.api.payment_support import TIME, card, created, konbini, refund_object
 
 HEADER = "X-KOMOJU-API-VERSION"
 V2024 = {HEADER: "2024-07-15"}
@@ -139,16 +139,7 @@ def test_an_idempotent_repeat_answers_what_was_first_answered(api):
 
 
 def released(payment_id: str, amount: int, at: str) -> dict[str, Any]:
-    return {
-        "id": ID,
-        "resource": "refund",
-        "amount": amount,
-        "currency": "JPY",
-        "payment": payment_id,
-        "description": None,
-        "created_at": at,
-        "chargeback": False,
-    }
+    return refund_object(payment_id, amount, created_at=at)
 
 
 def test_before_2025_a_partial_capture_shows_the_released_rest_as_a_refund(merchant_api):
