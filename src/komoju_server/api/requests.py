@@ -48,7 +48,8 @@ async def raw_body(req: falcon.asgi.Request) -> bytes:
 def cut_off(req: falcon.asgi.Request) -> bool:
     """Whether the body just read ended because the connection did, not because it was all
     sent (see protocol.BODY_EXTENSION). Always false in process, where no connection is."""
-    progress = req.scope.get("extensions", {}).get(BODY_EXTENSION)
+    cycle = req.scope.get("extensions", {}).get(BODY_EXTENSION)
+    progress = cycle() if cycle is not None else None
     return progress is not None and bool(progress.more_body)
 
 
