@@ -9,7 +9,7 @@ from komoju_server.console import Console
 from komoju_server.processors import Processors
 from komoju_server.processors.base import observable, tokenizer
 from komoju_server.processors.live import live_processor
-from komoju_server.services.clock import Clock
+from komoju_server.services.clock import ONE_PROCESS_TTL, Clock
 from komoju_server.services.customers import Customers
 from komoju_server.services.dashboard_sessions import DashboardSessions
 from komoju_server.services.deadlines import DEADLINE_TIMER, Deadlines
@@ -47,7 +47,7 @@ class Runtime:
         self.keyring = KeyRing(store)
         # Rate limits, quotas and failed authentications (API and dashboard sign-in), per process.
         self.throttle = Throttle(limits_from(settings))
-        self.clock = Clock(store)
+        self.clock = Clock(store, cache_seconds=ONE_PROCESS_TTL if settings.is_sqlite else 0.0)
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends
         # them, so it comes first, then the outbox that tells it, then the events it fans out.

@@ -1,7 +1,10 @@
 """Each merchant's clock: real time in live mode; real time plus the sandbox offset in test mode.
 
-The offset lives in the database (so every server process agrees); each process keeps
-what it read for a second, and forgets at once what it changed itself.
+The offset lives in the database, so every server process agrees. With one process (SQLite:
+the database has no other) it keeps what it read for a second, and forgets at once what it
+changed itself. With several (PostgreSQL: workers, hosts) it reads the offset with every
+request: a clock moved on one host is the clock of the next request on any other, as the
+sandbox's users expect (tests/e2e/test_hosts.py), for one indexed read of the merchant's row.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from komoju_server.domain.caller import Caller
 from komoju_server.store import Store, Write
 from komoju_server.store import merchants as table
 
-_TTL = 1.0
+ONE_PROCESS_TTL = 1.0  # seconds an offset read is kept when no other process can change it
 
 
 class Clock:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache_seconds: float = ONE_PROCESS_TTL) -> None:
         self._store = store
+        self._ttl = cache_seconds
         self._offsets: dict[str, tuple[int, float]] = {}
 
     async def now(self, caller: Caller) -> int:
@@ -28,7 +32,7 @@ class Clock:
 
     async def offset(self, merchant_id: str) -> int:
         cached = self._offsets.get(merchant_id)
-        if cached is not None and time.monotonic() - cached[1] < _TTL:
+        if cached is not None and time.monotonic() - cached[1] < self._ttl:
             return cached[0]
         value = await table.clock_offset(self._store, merchant_id)
         self._offsets[merchant_id] = (value, time.monotonic())
