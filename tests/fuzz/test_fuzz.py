@@ -43,6 +43,9 @@ from tests.conftest import BACKENDS
 from tests.inprocess import URL, InProcessServer
 from tests.support import create_database, drop_database
 
+# schemathesis's own strategies use `random` in a way hypothesis deprecates: theirs to change.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+
 EXAMPLES = int(os.environ.get("KOMOJU_FUZZ_EXAMPLES", "25"))
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
