@@ -30,11 +30,24 @@ log = logging.getLogger("komoju_server")
 
 
 @dataclass(frozen=True, slots=True)
+class Appends:
+    """The list a row joins: `table`'s rows of one merchant in one mode, numbered 1, 2, 3...
+    in the order they were numbered (see store/listing.py)."""
+
+    table: str
+    merchant_id: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
 class Write:
     sql: str
     params: Sequence[Any] = field(default_factory=tuple)
     expect: int | None = None  # rows this statement must touch, or None for any
     label: str = ""  # names the statement in a Conflict
+    # An insert into an append-only list: its last `?` is the new row's position, which the
+    # store gives (SQLite at once, PostgreSQL after commit; see store/listing.py).
+    appends: Appends | None = None
 
 
 class Conflict(Exception):

@@ -13,25 +13,15 @@ from komoju_server.store.base import Store, Write
 
 def insert(event: dict[str, Any], merchant_id: str, mode: str, created_at: int) -> list[Write]:
     return [
-        listing.next_position(merchant_id, mode, "events"),
-        Write(
-            f"INSERT INTO events (id, merchant_id, mode, type, created_at, doc, subject, pos)"
-            f" VALUES (?, ?, ?, ?, ?, ?, ?, {listing.CURRENT_POSITION})",
-            (
-                event["id"],
-                merchant_id,
-                mode,
-                event["type"],
-                created_at,
-                orjson.dumps(event).decode(),
-                subject(event),
-                merchant_id,
-                mode,
-                "events",
-            ),
-            expect=1,
+        listing.appended(
+            "events",
+            merchant_id,
+            mode,
+            "INSERT INTO events (id, merchant_id, mode, type, created_at, doc, subject, pos)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (event["id"], merchant_id, mode, event["type"], created_at, orjson.dumps(event).decode(), subject(event)),
             label="insert event",
-        ),
+        )
     ]
 
 

@@ -1,10 +1,19 @@
 """One way to page through any resource table, newest first, fast however deep the page.
 
-Append-only lists (payments, events) give each row a position within its (merchant, mode),
-counted in `list_positions` in the same unit of work as the insert. An unfiltered page is
-then one range of a unique index, and the total is one row: page 1 and page 10,000 of a
-million rows cost the same. Filtered lists, and tables whose rows can be deleted, count
-and skip through their indexes instead.
+Append-only lists (payments, events) number their rows 1, 2, 3... within each (merchant,
+mode), and `list_positions` holds how many are numbered. An unfiltered page is then one range
+of a unique index, and the total is one row: page 1 and page 10,000 of a million rows cost the
+same. Filtered lists, and tables whose rows can be deleted, count and skip through their
+indexes instead.
+
+Who numbers a row, and when, depends on the backend. SQLite has one writer, so an insert takes
+the next number in its own unit of work (`NEXT_POSITION`). On PostgreSQL that counter row
+would be a lock every writer of the merchant queues on until its commit, so one merchant's
+writes could never run side by side, whatever the processes or hosts: there a row is inserted
+unnumbered (`pos` NULL, "the tail"), and once its unit has committed, `NUMBER_TAIL` numbers the
+whole tail in one short transaction of its own. A page reads the tail (newest first, by `seq`)
+above the numbered rows, in one statement, so it sees one snapshot: every committed row exactly
+once, in an order that never changes once the row is numbered.
 """
 
 from __future__ import annotations
@@ -13,16 +22,46 @@ from collections.abc import Sequence
 from typing import Any
 
 from komoju_server.domain.clock import TimeRange
-from komoju_server.store.base import Row, Store, Write
+from komoju_server.store.base import Appends, Row, Store, Write
 
 Condition = tuple[str, Sequence[Any]]
 
+# SQLite: the number of the row the same unit inserts next.
 NEXT_POSITION = (
     "INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (?, ?, ?, 1) "
-    "ON CONFLICT (merchant_id, mode, resource) DO UPDATE SET n = list_positions.n + 1"
+    "ON CONFLICT (merchant_id, mode, resource) DO UPDATE SET n = list_positions.n + 1 RETURNING n"
 )
-# Used inside an INSERT right after NEXT_POSITION, in the same unit of work.
-CURRENT_POSITION = "(SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?)"
+# PostgreSQL, in a transaction of its own after the inserts committed: the counter row is made
+# if need be, then locked, so that two processes numbering one list take turns; the tail is
+# read after the lock was granted (READ COMMITTED: each statement sees what committed before
+# it began), so it never holds a row another numbering has numbered.
+CLAIM_COUNTER = (
+    "INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (?, ?, ?, 0) "
+    "ON CONFLICT (merchant_id, mode, resource) DO NOTHING"
+)
+LOCK_COUNTER = "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ? FOR UPDATE"
+# The tail numbered after the counter, oldest first; `{table}` is a list's table.
+NUMBER_TAIL = (
+    "UPDATE {table} SET pos = ? + tail.k FROM (SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS k FROM {table}"
+    " WHERE merchant_id = ? AND mode = ? AND pos IS NULL) tail WHERE {table}.seq = tail.seq"
+)
+MOVE_COUNTER = "UPDATE list_positions SET n = n + ? WHERE merchant_id = ? AND mode = ? AND resource = ?"
+# One page of an unfiltered list and the list's total, from one snapshot. List index i (0 is
+# the newest) is the tail's i-th newest row while i < tail, else the row numbered total - i:
+# so the numbered rows of the page at `offset` are those numbered in (total - offset - size,
+# total - offset]. Each row: the total, then `seq` and `pos`, then the columns asked for (all
+# NULL but the total when the page is empty).
+PAGE = """WITH list AS (SELECT
+    COALESCE((SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?), 0)
+    + (SELECT COUNT(*) FROM {table} WHERE merchant_id = ? AND mode = ? AND pos IS NULL) AS total)
+SELECT list.total, page.* FROM list LEFT JOIN (
+    SELECT * FROM (SELECT seq, pos, {columns} FROM {table} WHERE merchant_id = ? AND mode = ? AND pos IS NULL
+        ORDER BY seq DESC LIMIT ? OFFSET ?) tail
+    UNION ALL
+    SELECT seq, pos, {columns} FROM {table} WHERE merchant_id = ? AND mode = ?
+        AND pos <= (SELECT total FROM list) - ? AND pos > (SELECT total FROM list) - ? - ?
+) page ON 1 = 1
+ORDER BY page.pos DESC NULLS FIRST, page.seq DESC"""
 
 
 def created_within(created: TimeRange) -> list[Condition]:
@@ -38,8 +77,9 @@ def any_of(column: str, values: Sequence[str]) -> Condition:
     return (f"{column} IN ({', '.join('?' * len(values))})", tuple(values))
 
 
-def next_position(merchant_id: str, mode: str, resource: str) -> Write:
-    return Write(NEXT_POSITION, (merchant_id, mode, resource), expect=1, label=f"{resource} position")
+def appended(table: str, merchant_id: str, mode: str, sql: str, params: Sequence[Any], label: str) -> Write:
+    """The insert of a row into `table`'s list; `sql`'s last `?` is the row's `pos`."""
+    return Write(sql, params, expect=1, label=label, appends=Appends(table, merchant_id, mode))
 
 
 def forget_positions(merchant_id: str, mode: str, resource: str) -> Write:
@@ -61,20 +101,14 @@ async def page(
 ) -> tuple[int, list[Row]]:
     offset = (number - 1) * per_page
     if positioned and not conditions:
-        row = await store.fetch_one(
-            "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?", (*scope, table)
-        )
-        total = int(row[0]) if row else 0
-        top = total - offset
-        if top <= 0:
-            return total, []
         rows = await store.fetch_all(
-            f"SELECT {columns} FROM {table} WHERE merchant_id = ? AND mode = ? AND pos <= ? AND pos > ? "
-            "ORDER BY pos DESC",
-            (*scope, top, top - per_page),
+            PAGE.format(table=table, columns=columns),
+            (*scope, table, *scope, *scope, per_page, offset, *scope, offset, offset, per_page),
         )
-        return total, rows
-    order = "pos" if positioned else "seq"
+        total = int(rows[0][0]) if rows else 0
+        return total, [row[3:] for row in rows if row[1] is not None]
+    # The unnumbered tail first (PostgreSQL puts NULLs first in a descending order; SQLite has no tail).
+    order = "pos DESC, seq DESC" if positioned else "seq DESC"
     where = " AND ".join(["merchant_id = ?", "mode = ?"] + [clause for clause, _ in conditions])
     params: list[Any] = [*scope]
     for _, values in conditions:
@@ -85,7 +119,7 @@ async def page(
         return total, []
     rows = await store.fetch_all(
         f"SELECT {columns} FROM {table} WHERE seq IN "
-        f"(SELECT seq FROM {table} WHERE {where} ORDER BY {order} DESC LIMIT ? OFFSET ?) ORDER BY {order} DESC",
+        f"(SELECT seq FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
         [*params, per_page, offset],
     )
     return total, rows

@@ -2,13 +2,26 @@
 
 A migration is a list of statements in a small common dialect: `{serial}` becomes the
 backend's increasing integer primary key, `{bytes}` its binary type, `{event_data_id}` the
-`data.id` of an event's JSON document. Never edit a migration
-that has shipped; add the next one.
+`data.id` of an event's JSON document. A statement only one backend needs is wrapped in
+`Only`. Never edit a migration that has shipped; add the next one.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Only:
+    """A statement for one backend (`kind`: "sqlite" or "postgres") alone."""
+
+    kind: str
+    sql: str
+
+
+Statement = str | Only
+
+MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
     (
         1,
         "merchants, keys, payments and events",
@@ -362,11 +375,30 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             " AND error NOT LIKE 'not sent: %' AND error <> 'could not connect'",
         ],
     ),
+    (
+        12,
+        "PostgreSQL numbers appended rows after their commit",
+        [
+            # Inserted unnumbered, numbered once committed: one merchant's writers no longer
+            # queue on its list's counter row (store/listing.py). SQLite still numbers at once.
+            Only("postgres", "ALTER TABLE payments ALTER COLUMN pos DROP NOT NULL"),
+            Only("postgres", "ALTER TABLE events ALTER COLUMN pos DROP NOT NULL"),
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)
 
 CREATE_LEDGER = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"
+
+
+def rendered(statements: list[Statement], kind: str) -> list[str]:
+    """A migration's statements for the backend `kind`, in its dialect."""
+    return [
+        render(statement, kind) if isinstance(statement, str) else statement.sql
+        for statement in statements
+        if isinstance(statement, str) or statement.kind == kind
+    ]
 
 
 def render(statement: str, kind: str) -> str:
@@ -381,5 +413,5 @@ def render(statement: str, kind: str) -> str:
     )
 
 
-def pending(applied: set[int], upto: int | None = None) -> list[tuple[int, str, list[str]]]:
+def pending(applied: set[int], upto: int | None = None) -> list[tuple[int, str, list[Statement]]]:
     return [m for m in MIGRATIONS if m[0] not in applied and (upto is None or m[0] <= upto)]

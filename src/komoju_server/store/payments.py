@@ -9,10 +9,12 @@ from komoju_server.store.base import Store, Write
 
 def insert(payment: Payment) -> list[Write]:
     return [
-        listing.next_position(payment.merchant_id, payment.mode, "payments"),
-        Write(
+        listing.appended(
+            "payments",
+            payment.merchant_id,
+            payment.mode,
             "INSERT INTO payments (id, merchant_id, mode, status, currency, external_order_num, created_at, version,"
-            f" doc, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {listing.CURRENT_POSITION})",
+            " doc, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 payment.id,
                 payment.merchant_id,
@@ -23,13 +25,9 @@ def insert(payment: Payment) -> list[Write]:
                 payment.created_at,
                 payment.version,
                 payment.to_doc(),
-                payment.merchant_id,
-                payment.mode,
-                "payments",
             ),
-            expect=1,
             label="insert payment",
-        ),
+        )
     ]
 
 

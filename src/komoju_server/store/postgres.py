@@ -7,11 +7,16 @@ connections and opens new ones on demand, so once the database is back the next 
 works. A unit of work cut off this way rolled back whole, except when the connection was
 lost while COMMIT was in flight: then it is in doubt (all of it or none of it is written),
 and still never acknowledged.
+
+Rows appended to a list (payments, events) are inserted unnumbered and numbered after their
+unit commits, by `Numbering`, so that one merchant's writers never queue on its list's
+counter (store/listing.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 import time
@@ -21,8 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from komoju_server.store import migrations
-from komoju_server.store.base import Outage, Row, Write, check
+from komoju_server.store import listing, migrations
+from komoju_server.store.base import Appends, Outage, Row, Write, check
 
 _RETRIES = 5
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection
@@ -41,6 +46,10 @@ _UNREACHABLE = (
 )
 # Serializes migrations across processes starting at once.
 _MIGRATION_LOCK = 0x6B6F6D6F6A75
+# How long closing the store waits for the last numbering (what is left is numbered later).
+_NUMBERING_GRACE = 5.0
+
+log = logging.getLogger("komoju_server")
 
 
 @lru_cache(maxsize=1024)
@@ -73,6 +82,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._sizes = (min_size, max_size)
         self.outage = Outage("PostgreSQL")
+        self.numbering = Numbering(self)
 
     async def open(self) -> None:
         try:
@@ -84,6 +94,7 @@ class PostgresStore:
             raise
 
     async def close(self) -> None:
+        await self.numbering.finish(_NUMBERING_GRACE)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -139,13 +150,39 @@ class PostgresStore:
 
     async def _run_once(self, unit: Sequence[Write]) -> list[int]:
         assert self._pool is not None
+        appended: list[Appends] = []
         async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
             counts = []
             for write in unit:
-                rows = _rowcount(await conn.execute(translate(write.sql), *write.params))
+                params = write.params
+                if write.appends is not None:  # unnumbered until after the commit
+                    appended.append(write.appends)
+                    params = (*params, None)
+                rows = _rowcount(await conn.execute(translate(write.sql), *params))
                 check(write, rows)
                 counts.append(rows)
-            return counts
+        if appended:
+            self.numbering.due(appended)
+        return counts
+
+    async def number(self, lists: Appends) -> int:
+        """Numbers the tail of one list, in a short transaction of its own; returns how many
+        rows it numbered. Processes numbering the same list take turns on its counter row."""
+        assert self._pool is not None
+        scope = (lists.merchant_id, lists.mode, lists.table)
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+            # Losing a numbering to a crash loses nothing: its rows are still listed, in the
+            # tail, and numbered again. So it need not wait for its own fsync.
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            await conn.execute(translate(listing.CLAIM_COUNTER), *scope)
+            numbered = await conn.fetchval(translate(listing.LOCK_COUNTER), *scope)
+            if numbered is None:  # the list was erased (a sandbox reset) in between
+                return 0
+            sql = translate(listing.NUMBER_TAIL.format(table=lists.table))
+            count = _rowcount(await conn.execute(sql, numbered, lists.merchant_id, lists.mode))
+            if count:
+                await conn.execute(translate(listing.MOVE_COUNTER), count, *scope)
+        return count
 
     async def migrate(self, upto: int | None = None) -> list[int]:
         conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
@@ -156,8 +193,8 @@ class PostgresStore:
                 applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
                 done = []
                 for version, _name, statements in migrations.pending(applied, upto):
-                    for statement in statements:
-                        await conn.execute(migrations.render(statement, self.kind))
+                    for statement in migrations.rendered(statements, self.kind):
+                        await conn.execute(statement)
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", version, int(time.time())
                     )
@@ -165,3 +202,41 @@ class PostgresStore:
             return done
         finally:
             await conn.close()
+
+
+class Numbering:
+    """Numbers the lists that units appended to, once those units committed: in the background,
+    one list at a time, each list as many times as it was appended to since its last numbering
+    began (so a row that committed while its list was being numbered is numbered next)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._due: dict[Appends, None] = {}  # an ordered set
+        self._task: asyncio.Task[None] | None = None
+
+    def due(self, lists: Sequence[Appends]) -> None:
+        self._due.update(dict.fromkeys(lists))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._due:
+            lists = next(iter(self._due))
+            del self._due[lists]
+            for attempt in range(_RETRIES):
+                try:
+                    await self._store.number(lists)
+                    break
+                except (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError):
+                    await asyncio.sleep(random.uniform(0.001, 0.005) * (attempt + 1))
+                except Exception as exc:  # the database is away: the rows stay in the tail, still listed
+                    log.warning("numbering %s left for later: %s", lists.table, type(exc).__name__)
+                    break
+
+    async def finish(self, timeout: float) -> None:
+        """Waits (at most `timeout` seconds) for the numbering under way."""
+        if self._task is not None and not self._task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self._task.cancel()

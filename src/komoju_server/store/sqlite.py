@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from komoju_server.store import migrations
+from komoju_server.store import listing, migrations
 from komoju_server.store.base import Conflict, Outage, Row, Write, check
 
 _MAX_BATCH = 512
@@ -286,8 +286,8 @@ class SqliteStore:
             for version, _name, statements in migrations.pending(applied, upto):
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in statements:
-                        conn.execute(migrations.render(statement, self.kind))
+                    for statement in migrations.rendered(statements, self.kind):
+                        conn.execute(statement)
                     conn.execute(
                         "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, int(time.time()))
                     )
@@ -304,7 +304,13 @@ class SqliteStore:
 def _apply(conn: sqlite3.Connection, unit: Sequence[Write]) -> list[int]:
     counts = []
     for write in unit:
-        rows = conn.execute(write.sql, write.params).rowcount
+        params = write.params
+        if write.appends is not None:  # one writer: the row takes its list's next number now
+            to = write.appends
+            # fetchall: a RETURNING statement is finished only once its rows are all read.
+            position = conn.execute(listing.NEXT_POSITION, (to.merchant_id, to.mode, to.table)).fetchall()[0][0]
+            params = (*params, position)
+        rows = conn.execute(write.sql, params).rowcount
         check(write, rows)
         counts.append(rows)
     return counts
