@@ -100,6 +100,22 @@ async def page(
     positioned: bool = False,
 ) -> tuple[int, list[Row]]:
     offset = (number - 1) * per_page
+    if positioned and not conditions and store.kind == "sqlite":
+        # Every row is numbered in its own unit: no tail, so the page is one range. (PAGE would
+        # find the same rows, at three times the cost: SQLite sorts the page's documents.)
+        row = await store.fetch_one(
+            "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?", (*scope, table)
+        )
+        total = int(row[0]) if row else 0
+        top = total - offset
+        if top <= 0:
+            return total, []
+        rows = await store.fetch_all(
+            f"SELECT {columns} FROM {table} WHERE merchant_id = ? AND mode = ? AND pos <= ? AND pos > ? "
+            "ORDER BY pos DESC",
+            (*scope, top, top - per_page),
+        )
+        return total, rows
     if positioned and not conditions:
         rows = await store.fetch_all(
             PAGE.format(table=table, columns=columns),
