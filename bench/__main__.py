@@ -1,8 +1,10 @@
 """`python -m bench`: measure the real server next to the bare baseline, print one table.
 
-The baseline (bench/baseline.py) runs first, then `komoju-server serve` on a fresh SQLite
-database for each group of scenarios; every server is pinned to one core and wrk to the
-other, so the two never compete. See bench/README.md.
+The baselines (bench/baseline.py) run first, then `komoju-server serve` on a fresh database
+for each group of scenarios; every server is pinned to one core and wrk to the other, so the
+two never compete. On PostgreSQL (`--database postgresql`) the cluster is the run's own and
+shares the servers' core, and each `--workers N` runs the baselines and the servers with N
+processes. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import json
 import os
 import platform
+import secrets
 import shutil
 import sys
 import tempfile
@@ -19,9 +22,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.postgres import Postgres
 from bench.processes import Others, Server, background_cpu, ensure_wrk, wait_quiet
 from bench.results import Result, check_goals, table
-from bench.scenarios import BASELINE, ENDPOINTS, PUBLISHABLE_KEY, SECRET_KEY, Context, RunSettings, Scenario, seed
+from bench.scenarios import (
+    BASELINES,
+    ENDPOINTS,
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    Context,
+    RunSettings,
+    Scenario,
+    compared,
+    seed,
+)
 from bench.webhooks import WEBHOOK_SCENARIOS
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="measure the endpoint named TEXT, or those whose name contains it",
     )
-    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline (no ratios)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baselines (no ratios)")
+    parser.add_argument(
+        "--database", choices=("sqlite", "postgresql"), default="sqlite", help="the servers' database (default sqlite)"
+    )
+    parser.add_argument(
+        "--workers",
+        action="append",
+        type=int,
+        default=[],
+        metavar="N",
+        help="with --database postgresql: server processes (repeatable: each N is a run of its own; default 1)",
+    )
     parser.add_argument(
         "--profile", action="append", default=[], metavar="NAME", help="sample the server with py-spy while NAME runs"
     )
@@ -69,19 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def server_argv(database: Path, extra: Sequence[str]) -> list[str]:
+def server_argv(database_url: str, workers: int, extra: Sequence[str]) -> list[str]:
     return [
-        sys.executable, "-m", "komoju_server", "serve", "--port", "0",
-        "--database-url", f"sqlite:///{database}",
-        "--secret-key", SECRET_KEY, "--publishable-key", PUBLISHABLE_KEY, *extra,
+        sys.executable, "-m", "komoju_server", "serve", "--port", "0", "--database-url", database_url,
+        "--workers", str(workers), "--secret-key", SECRET_KEY, "--publishable-key", PUBLISHABLE_KEY, *extra,
     ]  # fmt: skip
 
 
-def baseline_argv(database: Path) -> list[str]:
-    return [sys.executable, str(HERE / "baseline.py"), "--port", "0", "--database", str(database)] + [
-        "--secret-key",
-        SECRET_KEY,
-    ]
+def baseline_argv(database: Path | str, workers: int) -> list[str]:
+    """The baseline on a SQLite file, or on a PostgreSQL URL with `workers` processes."""
+    where = (
+        ["--postgres", database, "--workers", str(workers)]
+        if isinstance(database, str)
+        else ["--database", str(database)]
+    )
+    return [sys.executable, str(HERE / "baseline.py"), "--port", "0", *where, "--secret-key", SECRET_KEY]
 
 
 def groups(scenarios: Sequence[Scenario]) -> list[tuple[tuple[str, ...], list[Scenario]]]:
@@ -105,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
         args.seconds, args.warmup = 2, 1
+    postgresql = args.database == "postgresql"
+    if args.workers and not postgresql:
+        raise SystemExit("bench: --workers needs --database postgresql (SQLite takes one server process)")
     ensure_wrk(install=not args.no_install)
     cores = os.cpu_count() or 1
     pin = not args.no_pin and cores >= 2
@@ -127,37 +157,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"bench: {args.seconds:g} s per endpoint after {args.warmup:g} s warm-up, {args.connections} connections, "
-        f"server on core {server_cpu}, wrk on core {settings.client_cpu}; {cores} cores, {platform.python_version()}",
+        f"server on core {server_cpu}, wrk on core {settings.client_cpu}; {cores} cores, {platform.python_version()}; "
+        f"{args.database}",
         flush=True,
     )
     busy = wait_quiet(QUIET_CORES, args.wait_quiet) if args.wait_quiet else background_cpu()
     print(f"bench: other processes use {busy:.2f} cores before the run", flush=True)
     busiest = busy
-    baseline: Result | None = None
     results: list[Result] = []
+    postgres: Postgres | None = None
+    files = iter(range(1_000_000))
+
+    def database() -> Path | str:
+        return postgres.database() if postgres is not None else workdir / f"komoju-{next(files)}.db"
+
     try:
-        if not args.no_baseline:
-            server = Server.start("baseline", baseline_argv(workdir / "baseline.db"), server_cpu)
-            try:
-                baseline = _measure(BASELINE, Context(server, settings))
-            finally:
-                server.stop()
-        for number, (extra, members) in enumerate(groups(scenarios)):
-            database = workdir / f"komoju-{number}.db"
-            server = Server.start("komoju-server", server_argv(database, extra), server_cpu, cwd=str(ROOT))
-            try:
-                ctx = Context(server, settings)
-                seed(ctx, args.seed)
-                busiest = max(busiest, background_cpu(0.5, server.pid))
-                for scenario in members:
-                    results.append(_measure(scenario, ctx))
-            finally:
-                server.stop()
+        if postgresql:
+            postgres = Postgres(server_cpu)
+            # The servers' vault key, the same for every process (a fresh one: nothing is kept).
+            os.environ["KOMOJU_VAULT_KEY"] = secrets.token_hex(32)
+        companions = postgres.pids() if postgres is not None else ()
+        for workers in args.workers or [1]:
+            suffix = f" [postgresql, {workers} process{'es' if workers > 1 else ''}]" if postgresql else ""
+            wanted = {b for s in scenarios if (b := getattr(s, "baseline", "write")) is not None}
+            if not args.no_baseline:
+                server = Server.start("baseline", baseline_argv(database(), workers), server_cpu)
+                try:
+                    ctx = Context(server, settings, companions=companions)
+                    seed(ctx, args.seed, "/payments")
+                    for kind, endpoint in BASELINES.items():
+                        if kind in wanted:
+                            result = _measure(endpoint, ctx)
+                            results.append(dataclasses.replace(result, name=result.name + suffix))
+                finally:
+                    server.stop()
+            for extra, members in groups(scenarios):
+                url = f"sqlite:///{db}" if isinstance(db := database(), Path) else db
+                server = Server.start("komoju-server", server_argv(url, workers, extra), server_cpu, cwd=str(ROOT))
+                try:
+                    ctx = Context(server, settings, companions=companions)
+                    seed(ctx, args.seed)
+                    busiest = max(busiest, background_cpu(0.5, server.pid, companions))
+                    for scenario in members:
+                        result = _measure(scenario, ctx)
+                        results.append(compared(scenario, result, suffix, baselines=not args.no_baseline))
+                finally:
+                    server.stop()
     finally:
         for scenario in scenarios:
             close = getattr(scenario, "close", None)  # a scenario's own helpers (a receiver)
             if close is not None:
                 close()
+        if postgres is not None:
+            postgres.remove()
         if not args.keep:
             _remove(workdir)
         else:
@@ -168,17 +220,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(args.profile) - {r.name for r in results}
     if unknown:
         print(f"bench: nothing profiled for {sorted(unknown)}: give an endpoint's exact name", file=sys.stderr)
-    everything = ([baseline] if baseline else []) + results
     print()
-    print(table(everything, baseline))
-    disturbed = [r.name for r in everything if r.others >= QUIET_CORES]
+    print(table(results))
+    disturbed = [r.name for r in results if r.others >= QUIET_CORES]
     if busiest >= QUIET_CORES or disturbed:
         print(
-            f"\nWARNING: other processes used up to {max([busiest] + [r.others for r in everything]):.2f} cores "
+            f"\nWARNING: other processes used up to {max([busiest] + [r.others for r in results]):.2f} cores "
             f"during this run ({', '.join(disturbed) or 'between measurements'}); those numbers are low and noisy. "
             "Run again on an idle machine (--wait-quiet 300 waits for one)."
         )
-    verdicts = check_goals(results, baseline)
+    verdicts = check_goals(results)
     if verdicts:
         print()
         for text, ok in verdicts:
@@ -190,7 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "argv": list(argv) if argv is not None else sys.argv[1:],
                     "background_cores": round(busiest, 3),
-                    "baseline": baseline.as_dict() if baseline else None,
                     "results": [r.as_dict() for r in results],
                     "goals": [{"goal": text, "met": ok} for text, ok in verdicts],
                 },
@@ -202,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _measure(scenario: Scenario, ctx: Context) -> Result:
     print(f"bench: {scenario.name} ...", end=" ", flush=True)
-    others = Others(ctx.server.pid)
+    others = Others(ctx.server.pid, ctx.companions)
     result = dataclasses.replace(scenario.measure(ctx), others=round(others.cores(), 3))
     p99 = f"{result.p99_ms:.2f} ms" if result.p99_ms is not None else "-"
     print(

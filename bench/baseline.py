@@ -1,14 +1,23 @@
 """The bare baseline the server is measured against: the least a durable payment API can do.
 
 A raw ASGI app on uvicorn (uvloop, httptools) that, for a POST, checks an HTTP Basic API key,
-parses a form body, makes one durable SQLite insert (WAL, synchronous=FULL) and answers a
-~1 KB JSON document. Durability is made fast the way the server does it: group commit, one
-writer thread that takes every insert waiting in its queue and commits them together in one
-transaction (one fsync) before any of their callers hears back. GET /health answers 200.
+parses a form body, makes one durable insert and answers a ~1 KB JSON document. For the
+reads, with the same key check: `GET /payments/ID` answers the stored document of one payment
+(one indexed read), `GET /payments` the newest 10 documents in a list envelope with the total
+(one range read and one count, the documents pasted in as stored). GET /health answers 200.
+
+- On SQLite (`--database FILE`, WAL, synchronous=FULL), durability is made fast the way the
+  server does it: group commit, one writer thread that takes every insert waiting in its queue
+  and commits them together in one transaction (one fsync) before any of their callers hears
+  back.
+- On PostgreSQL (`--postgres URL`), each insert is its own transaction through an asyncpg
+  pool (PostgreSQL groups concurrent commits into one WAL flush itself), and `--workers N`
+  runs N processes on one listening socket, as `komoju-server serve --workers N` does.
 
 It shares no code with komoju_server on purpose: it is the ceiling, not a copy. Run as a file:
 
     python bench/baseline.py --port 0 --database /tmp/base.db --secret-key sk_test_bench
+    python bench/baseline.py --port 0 --postgres postgresql://... --workers 2 --secret-key sk_test_bench
 
 The first printed line is `listening on http://HOST:PORT`, like `komoju-server serve`.
 """
@@ -22,6 +31,7 @@ import binascii
 import hmac
 import os
 import queue
+import signal
 import socket
 import sqlite3
 import threading
@@ -30,6 +40,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import asyncpg
 import orjson
 import uvicorn
 
@@ -46,6 +57,16 @@ SCHEMA = (
     " currency TEXT NOT NULL, created_at INTEGER NOT NULL, doc BLOB NOT NULL)"
 )
 INSERT = "INSERT INTO payments (id, amount, currency, created_at, doc) VALUES (?, ?, ?, ?, ?)"
+PG_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS payments ("
+    " seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, amount BIGINT NOT NULL,"
+    " currency TEXT NOT NULL, created_at BIGINT NOT NULL, doc BYTEA NOT NULL)"
+)
+PG_INSERT = "INSERT INTO payments (id, amount, currency, created_at, doc) VALUES ($1, $2, $3, $4, $5)"
+SHOW = "SELECT doc FROM payments WHERE id = ?"
+NEWEST = "SELECT doc FROM payments ORDER BY seq DESC LIMIT 10"
+TOTAL = "SELECT COALESCE(MAX(seq), 0) FROM payments"  # rows are never deleted
+PER_PAGE = 10
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -61,6 +82,7 @@ class GroupCommit:
     def __init__(self, path: str) -> None:
         self._conn = connect(path)
         self._conn.execute(SCHEMA)
+        self._reader = connect(path)  # reads on the event loop's thread, as the server reads
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
         self._thread.start()
@@ -71,10 +93,19 @@ class GroupCommit:
         self._queue.put((params, future, loop))
         await future
 
+    async def show(self, payment_id: str) -> bytes | None:
+        row = self._reader.execute(SHOW, (payment_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    async def newest(self) -> tuple[int, list[bytes]]:
+        total = self._reader.execute(TOTAL).fetchone()[0]
+        return total, [bytes(row[0]) for row in self._reader.execute(NEWEST)]
+
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join()
         self._conn.close()
+        self._reader.close()
 
     def _loop(self) -> None:
         while True:
@@ -109,6 +140,35 @@ class GroupCommit:
                 self._conn.execute("ROLLBACK")
         for _, future, loop in batch:
             loop.call_soon_threadsafe(_settle, future, error)
+
+
+class PostgresInserts:
+    """One transaction per insert, on a pool of connections (PostgreSQL's own group commit)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresInserts:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=10)
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(1)")  # processes starting at once
+            await conn.execute(PG_SCHEMA)
+            await conn.execute("SELECT pg_advisory_unlock(1)")
+        return cls(pool)
+
+    async def insert(self, params: tuple[Any, ...]) -> None:
+        await self._pool.execute(PG_INSERT, *params)
+
+    async def show(self, payment_id: str) -> bytes | None:
+        return await self._pool.fetchval(SHOW.replace("?", "$1"), payment_id)
+
+    async def newest(self) -> tuple[int, list[bytes]]:
+        total = await self._pool.fetchval(TOTAL)
+        return total, [row[0] for row in await self._pool.fetch(NEWEST)]
+
+    async def close(self) -> None:
+        await self._pool.close()
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
@@ -177,10 +237,11 @@ def payment_doc(payment_id: str, form: dict[str, str], amount: int, now: int) ->
 
 
 class Baseline:
-    def __init__(self, database: str, secret_key: str) -> None:
+    def __init__(self, database: str | None, postgres: str | None, secret_key: str) -> None:
         self._database = database
+        self._postgres = postgres
         self._key = secret_key.encode()
-        self._writer: GroupCommit | None = None
+        self._writer: GroupCommit | PostgresInserts | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -192,10 +253,16 @@ class Baseline:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._writer = GroupCommit(self._database)
+                if self._postgres is not None:
+                    self._writer = await PostgresInserts.open(self._postgres)
+                else:
+                    assert self._database is not None
+                    self._writer = GroupCommit(self._database)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._writer is not None:
+                if isinstance(self._writer, PostgresInserts):
+                    await self._writer.close()
+                elif self._writer is not None:
                     self._writer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -208,8 +275,12 @@ class Baseline:
         if key is None or not hmac.compare_digest(key.encode(), self._key):
             await _answer(send, 401, b'{"error":{"code":"unauthorized","message":"bad key","param":null}}')
             return
+        assert self._writer is not None
+        if scope["method"] == "GET":
+            await self._read(scope["path"], send)
+            return
         if scope["method"] != "POST":
-            await _answer(send, 405, b'{"error":{"code":"bad_request","message":"POST only","param":null}}')
+            await _answer(send, 405, b'{"error":{"code":"bad_request","message":"GET or POST","param":null}}')
             return
         body = b""
         while True:
@@ -225,8 +296,25 @@ class Baseline:
         amount, now = int(amount_text), int(time.time())
         payment_id = os.urandom(13).hex()[:25]
         doc = orjson.dumps(payment_doc(payment_id, form, amount, now))
-        assert self._writer is not None
         await self._writer.insert((payment_id, amount, form.get("currency", ""), now, doc))
+        await _answer(send, 200, doc)
+
+    async def _read(self, path: str, send: Send) -> None:
+        assert self._writer is not None
+        if path == "/payments":
+            total, docs = await self._writer.newest()
+            last_page = max(1, -(-total // PER_PAGE))
+            head = b'{"resource":"list","total":%d,"page":1,"per_page":%d,"last_page":%d,"data":[' % (
+                total,
+                PER_PAGE,
+                last_page,
+            )
+            await _answer(send, 200, head + b",".join(docs) + b"]}")
+            return
+        doc = await self._writer.show(path.removeprefix("/payments/")) if path.startswith("/payments/") else None
+        if doc is None:
+            await _answer(send, 404, b'{"error":{"code":"not_found","message":"not found","param":null}}')
+            return
         await _answer(send, 200, doc)
 
 
@@ -245,9 +333,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--database", required=True, help="SQLite file")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--database", help="SQLite file")
+    where.add_argument("--postgres", help="PostgreSQL URL")
+    parser.add_argument("--workers", type=int, default=1, help="processes (PostgreSQL only)")
     parser.add_argument("--secret-key", required=True)
     args = parser.parse_args()
+    if args.workers > 1 and args.postgres is None:
+        parser.error("--workers needs --postgres: SQLite takes one writing process")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
@@ -255,7 +348,7 @@ def main() -> None:
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{host}:{port}", flush=True)
     config = uvicorn.Config(
-        Baseline(args.database, args.secret_key),
+        Baseline(args.database, args.postgres, args.secret_key),
         loop="uvloop",
         http="httptools",
         lifespan="on",
@@ -263,7 +356,20 @@ def main() -> None:
         access_log=False,
         server_header=False,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    children = []
+    for _ in range(args.workers - 1):  # the others accept on the same socket
+        pid = os.fork()
+        if pid == 0:
+            uvicorn.Server(config).run(sockets=[sock])
+            os._exit(0)
+        children.append(pid)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":

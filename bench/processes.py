@@ -140,19 +140,39 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Others:
-    """How many cores processes other than ours (the server, wrk, py-spy, this harness) used
-    between `Others(pid)` and `cores()`: the machine's busy time minus our own."""
+def tree_cpu(roots: Sequence[int]) -> float:
+    """CPU seconds of the processes `roots` and all their descendants (a server's workers, a
+    PostgreSQL cluster's backends)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    ours = set(roots)
+    grown = True
+    while grown:
+        found = {pid for pid, parent in parents.items() if parent in ours} - ours
+        ours |= found
+        grown = bool(found)
+    return sum(process_cpu(pid) for pid in ours)
 
-    def __init__(self, server_pid: int | None = None) -> None:
-        self._pid = server_pid
+
+class Others:
+    """How many cores processes other than ours (the server's processes and those of `also`,
+    wrk, py-spy, this harness) used between `Others(pid)` and `cores()`: the machine's busy
+    time minus our own."""
+
+    def __init__(self, server_pid: int | None = None, also: Sequence[int] = ()) -> None:
+        self._roots = ([server_pid] if server_pid is not None else []) + list(also)
         self._start = self._snapshot()
 
     def _snapshot(self) -> tuple[float, float, float]:
         ours = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk and py-spy, once waited for
         own = ours.ru_utime + ours.ru_stime + children.ru_utime + children.ru_stime
-        server = process_cpu(self._pid) if self._pid is not None else 0.0
+        server = tree_cpu(self._roots) if self._roots else 0.0
         return _busy_seconds(), own + server, time.monotonic()
 
     def cores(self) -> float:
@@ -161,9 +181,9 @@ class Others:
         return max(0.0, (busy1 - busy0) - (own1 - own0)) / max(1e-9, t1 - t0)
 
 
-def background_cpu(seconds: float = 1.0, server_pid: int | None = None) -> float:
+def background_cpu(seconds: float = 1.0, server_pid: int | None = None, also: Sequence[int] = ()) -> float:
     """How many cores other processes use, over `seconds` (the server's own CPU left out)."""
-    others = Others(server_pid)
+    others = Others(server_pid, also)
     time.sleep(seconds)
     return others.cores()
 

@@ -11,6 +11,7 @@ members and returns a `Result` with its own `unit`; see README.md, "Adding a sce
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class Context:
     server: Server
     settings: RunSettings
     secret_key: str = SECRET_KEY
+    companions: tuple[int, ...] = ()  # processes working for the server (PostgreSQL's), not "others"
     values: dict[str, str] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
@@ -89,6 +91,7 @@ class Endpoint:
     expect: int = 200
     lua: str = ""
     server_args: tuple[str, ...] = ()
+    baseline: str | None = "write"  # the BASELINES entry this line is compared to
 
     def headers(self, ctx: Context) -> dict[str, str]:
         headers = {"Authorization": basic_auth(ctx.secret_key)} if self.auth else {}
@@ -120,22 +123,74 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-# The bare ceiling (bench/baseline.py): the same form POST with Basic auth, one durable insert.
-BASELINE = Endpoint("baseline: raw ASGI, form + auth + durable insert", "POST", "/payments", body=PAYMENT_FORM)
+# The bare ceilings (bench/baseline.py), with the same Basic auth: the same form POST and one
+# durable insert; one payment's stored document by id; the newest page of documents and the
+# total. The reads run against the payments the harness seeded on the baseline first.
+BASELINES: dict[str, Endpoint] = {
+    "write": Endpoint("baseline: raw ASGI, form + auth + durable insert", "POST", "/payments", body=PAYMENT_FORM),
+    "show": Endpoint("baseline: raw ASGI, auth + read one document", "GET", "/payments/{payment_id}"),
+    "list": Endpoint("baseline: raw ASGI, auth + read a page of 10 documents and the total", "GET", "/payments"),
+}
 
-# Measured in this order against one server (per distinct server_args). The POST runs last so
-# that the reads before it see the same small, seeded database every time.
+# wrk Lua for a payment followed by its refund on the same wrk thread: each answered payment's
+# id is queued, and the next request refunds the oldest queued one in full (a refund answers
+# the payment with amount_refunded 1000, which is not queued again).
+PAY_THEN_REFUND = """
+local refundable = {}
+request = function()
+  local id = table.remove(refundable, 1)
+  if id then
+    return wrk.format("POST", "/api/v1/payments/" .. id .. "/refund", nil, "amount=1000")
+  end
+  return wrk.format("POST", "/api/v1/payments")  -- wrk.body: the payment form
+end
+response = function(status, headers, body)
+  if status == 200 and string.find(body, '"amount_refunded":0', 1, true) then
+    table.insert(refundable, string.match(body, '"id":"(%w+)"'))
+  end
+end
+"""
+
+TOKEN_FORM = urlencode(
+    {
+        "payment_details[type]": "credit_card",
+        "payment_details[number]": "4111111111111111",
+        "payment_details[month]": "1",
+        "payment_details[year]": "2030",
+        "payment_details[verification_value]": "123",
+    }
+)
+
+# Measured in this order against one server (per distinct server_args). The writes run last so
+# that the reads before them see the same small, seeded database every time.
 ENDPOINTS: list[Scenario] = [
-    Endpoint("GET /health", "GET", "/health", auth=False),
-    Endpoint("GET /api/v1/payments", "GET", "/api/v1/payments"),
-    Endpoint("GET /api/v1/payments/:id", "GET", "/api/v1/payments/{payment_id}"),
+    Endpoint("GET /health", "GET", "/health", auth=False, baseline=None),
+    Endpoint("GET /api/v1/payments", "GET", "/api/v1/payments", baseline="list"),
+    Endpoint("GET /api/v1/payments/:id", "GET", "/api/v1/payments/{payment_id}", baseline="show"),
     Endpoint("POST /api/v1/payments", "POST", "/api/v1/payments", body=PAYMENT_FORM),
+    Endpoint(
+        "POST /api/v1/payments, then POST /api/v1/payments/:id/refund",
+        "POST",
+        "/api/v1/payments",
+        body=PAYMENT_FORM,
+        lua=PAY_THEN_REFUND,
+    ),
+    Endpoint("POST /api/v1/tokens", "POST", "/api/v1/tokens", body=TOKEN_FORM),
+    Endpoint("POST /api/v1/sessions", "POST", "/api/v1/sessions", body="amount=1000&currency=JPY"),
 ]
 
 
-def seed(ctx: Context, payments: int) -> None:
+def compared(scenario: Scenario, result: Result, suffix: str = "", baselines: bool = True) -> Result:
+    """`result` named with `suffix` (the run's database and processes), and naming the baseline
+    line of the same run it is held to: its scenario's `baseline` ("write" unless it says)."""
+    kind = getattr(scenario, "baseline", "write")
+    vs = BASELINES[kind].name + suffix if kind is not None and baselines else None
+    return dataclasses.replace(result, name=result.name + suffix, vs=vs)
+
+
+def seed(ctx: Context, payments: int, path: str = "/api/v1/payments") -> None:
     """Payments made before any measurement: the list has full pages, the show has an id."""
-    url = ctx.url("/api/v1/payments")
+    url = ctx.url(path)
     headers = {"Authorization": basic_auth(ctx.secret_key), "Content-Type": FORM}
     for _ in range(max(1, payments)):
         status, answer = request(url, "POST", PAYMENT_FORM, headers)

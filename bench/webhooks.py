@@ -118,6 +118,11 @@ class Payments:
         return f"POST /api/v1/payments, {'paced, ' if self.paced else ''}{self.label}"
 
     @property
+    def baseline(self) -> str | None:
+        """A paced load is not a saturating one: its req/s says nothing next to a baseline's."""
+        return None if self.paced else "write"
+
+    @property
     def server_args(self) -> tuple[str, ...]:
         if self.down is not None:
             return ("--webhook-url", self.down.url, "--webhook-secret", SECRET_TOKEN)

@@ -105,9 +105,9 @@ def test_endpoint_headers_carry_basic_auth_and_the_form_type():
 
 def test_table_shows_ratios_to_the_baseline():
     baseline = Result("baseline", 10000.0, 2.5, 8.0)
-    post = Result("POST /api/v1/payments", 4000.0, 8.3, 20.0, errors=1)
-    events = Result("webhook deliveries", 1500.0, unit="events/s")
-    lines = table([baseline, post, events], baseline).splitlines()
+    post = Result("POST /api/v1/payments", 4000.0, 8.3, 20.0, errors=1, vs="baseline")
+    events = Result("webhook deliveries", 1500.0, unit="events/s", vs="baseline")
+    lines = table([baseline, post, events]).splitlines()
     assert lines[0].split("|")[1:-1] == [
         " endpoint              ",
         "          req/s ",  # as wide as "1,500 events/s"
@@ -137,15 +137,44 @@ def test_table_shows_ratios_to_the_baseline():
     ]
 
 
-def test_goals_hold_post_payments_to_half_the_baseline_and_20ms():
+def test_each_line_is_compared_to_the_baseline_it_names():
+    write = Result("write baseline", 10000.0, 2.5, 8.0)
+    read = Result("read baseline", 20000.0, 1.0, 2.0)
+    show = Result("GET /api/v1/payments/:id", 15000.0, 1.5, 3.0, vs="read baseline")
+    post = Result("POST /api/v1/payments", 5000.0, 8.0, 12.0, vs="write baseline")
+    lines = table([write, read, show, post]).splitlines()
+    assert [c.strip() for c in lines[4].split("|")[5:-1]] == ["0", "0.75 x", "1.50 x"]
+    assert [c.strip() for c in lines[5].split("|")[5:-1]] == ["0", "0.50 x", "1.50 x"]
+    assert [c.strip() for c in lines[2].split("|")[5:-1]] == ["0", "-", "-"]
+
+
+def test_goals_hold_post_payments_to_0_7_of_its_baseline_and_its_p99_to_1_5_times():
     baseline = Result("baseline", 10000.0, 2.5, 8.0)
-    good = Result("POST /api/v1/payments", 5000.0, 8.0, 19.9)
-    slow = Result("POST /api/v1/payments", 4999.0, 8.0, 20.0)
-    assert [ok for _, ok in check_goals([good], baseline)] == [True, True, True]
-    assert [ok for _, ok in check_goals([slow], baseline)] == [False, False, True]
-    assert check_goals([good], None) == []
-    texts = [text for text, _ in Goal("X", 0.5, 20).verdicts(Result("X", 1000.0, 1.0, None), baseline)]
-    assert texts == ["X: req/s >= 0.5 x baseline (got 0.10 x)", "X: p99 < 20 ms (got inf ms)", "X: no errors (got 0)"]
+    good = Result("POST /api/v1/payments", 7000.0, 8.0, 12.0, vs="baseline")
+    slow = Result("POST /api/v1/payments", 6999.0, 8.0, 12.1, vs="baseline")
+    assert [ok for _, ok in check_goals([baseline, good])] == [True, True, True]
+    assert [ok for _, ok in check_goals([baseline, slow])] == [False, False, True]
+    assert check_goals([good]) == []  # no baseline in the run: nothing to hold it to
+    texts = [text for text, _ in Goal("X", 0.5, 1.5).verdicts(Result("X", 1000.0, 1.0, None), baseline)]
+    assert texts == [
+        "X: req/s >= 0.5 x baseline (got 0.10 x)",
+        "X: p99 <= 1.5 x baseline (got inf x)",
+        "X: no errors (got 0)",
+    ]
+
+
+def test_a_postgresql_line_is_held_to_its_goal_and_reads_only_to_their_share():
+    baseline = Result("baseline [postgresql, 2 processes]", 3000.0, 8.0, 20.0)
+    post = Result("POST /api/v1/payments [postgresql, 2 processes]", 2400.0, 10.0, 25.0, vs=baseline.name)
+    show = Result("GET /api/v1/payments/:id", 1000.0, 1.0, 1.0, vs=baseline.name)
+    verdicts = check_goals([baseline, post, show])
+    assert verdicts == [
+        ("POST /api/v1/payments [postgresql, 2 processes]: req/s >= 0.7 x baseline (got 0.80 x)", True),
+        ("POST /api/v1/payments [postgresql, 2 processes]: p99 <= 1.5 x baseline (got 1.25 x)", True),
+        ("POST /api/v1/payments [postgresql, 2 processes]: no errors (got 0)", True),
+        ("GET /api/v1/payments/:id: req/s >= 0.7 x baseline (got 0.33 x)", False),
+        ("GET /api/v1/payments/:id: no errors (got 0)", True),
+    ]
 
 
 _MAIN = "thread (101): MainThread;<module> (komoju-server:8);run (uvicorn/server.py:86)"
@@ -184,3 +213,19 @@ def test_only_picks_an_exact_name_or_else_every_name_containing_the_text():
     assert [s.name for s in selected(scenarios, ["GET /api/v1/payments"])] == ["GET /api/v1/payments"]
     assert [s.name for s in selected(scenarios, ["GET"])] == ["GET /api/v1/payments", "GET /api/v1/payments/:id"]
     assert selected(scenarios, []) == scenarios
+
+
+def test_each_line_names_its_own_baseline_of_the_same_run():
+    from bench.scenarios import BASELINES, ENDPOINTS, compared
+    from bench.webhooks import WEBHOOK_SCENARIOS
+
+    by_name = {s.name: s for s in [*ENDPOINTS, *WEBHOOK_SCENARIOS]}
+    measured = Result("x", 1.0)
+    suffix = " [postgresql, 2 processes]"
+    show = compared(by_name["GET /api/v1/payments/:id"], measured, suffix)
+    assert (show.name, show.vs) == ("x" + suffix, BASELINES["show"].name + suffix)
+    assert compared(by_name["GET /api/v1/payments"], measured).vs == BASELINES["list"].name
+    assert compared(by_name["POST /api/v1/tokens"], measured).vs == BASELINES["write"].name
+    assert compared(by_name["GET /health"], measured).vs is None
+    assert compared(by_name["POST /api/v1/payments, paced, no webhook"], measured).vs is None
+    assert compared(by_name["POST /api/v1/payments"], measured, baselines=False).vs is None

@@ -5,6 +5,9 @@ Debian's server binaries, as scripts/postgres finds them (KOMOJU_PG_BINDIR, else
 /usr/lib/postgresql/*/bin), `initdb` into a temporary folder, 127.0.0.1 only, a free port, a
 random password, no Unix socket. As root the cluster runs as `nobody` (initdb and postgres
 refuse root), in a folder `nobody` owns.
+
+The benchmark (`bench/run --database postgresql`) uses one too, `durable`: with fsync and
+full-page writes on, as in production, since what it measures is durable commits.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from pathlib import Path
 CONF = """
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
+max_connections = 100
+"""
+# Test data only: a crash of the machine may lose it.
+FAST = """
 fsync = off
 full_page_writes = off
-max_connections = 100
 """
 
 
@@ -43,7 +49,7 @@ def _free_port() -> int:
 
 
 class PrivateCluster:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
         self.bin = bindir()
         self.root = Path(tempfile.mkdtemp(prefix="komoju-private-pg-"))
         self.data = self.root / "data"
@@ -61,21 +67,25 @@ class PrivateCluster:
         )  # fmt: skip
         pwfile.unlink()
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(CONF)
+            conf.write(CONF if durable else CONF + FAST)
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, tool: str, *args: str) -> None:
+    def _run(self, tool: str, *args: str, cpu: int | None = None) -> None:
         command = [str(self.bin / tool), *args]
+        if cpu is not None:  # the server's processes inherit the core
+            command = ["taskset", "-c", str(cpu), *command]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "nobody", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=120, cwd="/")
 
-    def start(self) -> None:
+    def start(self, cpu: int | None = None) -> None:
         log = self.root / "log"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(log), "-w", "-t", "60", "-o", f"-p {self.port}", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(log), "-w", "-t", "60", "-o", f"-p {self.port}", "start", cpu=cpu
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
