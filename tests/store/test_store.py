@@ -172,3 +172,46 @@ def test_attempts_recorded_before_say_only_could_not_connect_after_the_migration
             await store.close()
 
     run(scenario())
+
+
+def test_a_unit_of_inserts_alone_is_one_statement_and_all_or_nothing_on_postgres(postgres_url: str):
+    """PostgreSQL runs a unit whose writes only insert as one statement (one round trip): it
+    is still all or nothing, and a later insert that fails takes the earlier ones with it."""
+    from komoju_server.store.postgres import _inserts_alone
+
+    insert = "INSERT INTO things (id, n) VALUES (?, ?)"
+    note = "INSERT INTO copies (id, n) VALUES (?, ?)"
+    copy = "INSERT INTO copies (id, n) SELECT id, n FROM things WHERE id = ?"
+    assert _inserts_alone([Write(insert, ("a", 1), expect=1), Write(insert, ("b", 2), expect=1)])
+    assert _inserts_alone([Write(note, ("c", 1), expect=1), Write(copy, ("z",))])  # reads no table the unit writes
+    # Not alone: an update, an upsert, a read of a table the unit writes, a count to check
+    # on an INSERT ... SELECT, several rows of VALUES.
+    assert not _inserts_alone([Write(insert, ("a", 1), expect=1), Write("UPDATE things SET n = 0", expect=1)])
+    assert not _inserts_alone([Write(insert + " ON CONFLICT DO NOTHING", ("a", 1), expect=1)])
+    assert not _inserts_alone([Write(insert, ("a", 1), expect=1), Write(copy, ("a",))])
+    assert not _inserts_alone([Write(copy, ("a",), expect=1)])
+    assert not _inserts_alone([Write("INSERT INTO things (id, n) VALUES (?, ?), (?, ?)", ("a", 1, "b", 2), expect=2)])
+
+    async def scenario() -> None:
+        store = open_store(postgres_url)
+        await store.migrate()
+        await store.open()
+        try:
+            await store.run([Write(TABLE), Write("CREATE TABLE copies (id TEXT PRIMARY KEY, n INTEGER NOT NULL)")])
+            await store.run([Write(insert, ("x", 1), expect=1)])
+            assert await store.run([Write(note, ("c", 7), expect=1), Write(copy, ("x",))]) == [1, 1]
+            assert await store.run([Write(insert, ("a", 1), expect=1), Write(insert, ("z", 2), expect=1)]) == [1, 1]
+            try:
+                await store.run([Write(insert, ("b", 2), expect=1), Write(insert, ("x", 3), expect=1)])
+            except Exception as exc:
+                assert type(exc).__name__ == "UniqueViolationError"
+            else:
+                raise AssertionError("a duplicate id was inserted")
+            assert await store.fetch_all("SELECT id, n FROM things ORDER BY id") == [("a", 1), ("x", 1), ("z", 2)]
+            # A unit whose copy reads the row it just made still sees it (run statement by statement).
+            await store.run([Write(insert, ("y", 5), expect=1), Write(copy, ("y",))])
+            assert await store.fetch_all("SELECT id, n FROM copies ORDER BY id") == [("c", 7), ("x", 1), ("y", 5)]
+        finally:
+            await store.close()
+
+    run(scenario())
