@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 import orjson
 
@@ -64,7 +64,11 @@ def decode_form(text: str, limits: Limits = _DEFAULT_LIMITS) -> dict[str, Any]:
 
 
 def _unquote(text: str) -> str:
-    return unquote_plus(text, errors="strict") if "%" in text or "+" in text else text
+    if "%" in text:
+        # unquote_to_bytes(text, errors="strict") in one step: the text's UTF-8 with its escapes
+        # decoded, as UTF-8 again (a broken sequence raises UnicodeDecodeError: 400).
+        return unquote_to_bytes(text.replace("+", " ")).decode("utf-8")
+    return text.replace("+", " ") if "+" in text else text
 
 
 def _one_level(key: str) -> tuple[str, str] | None:

@@ -249,9 +249,12 @@ def zip_code(value: Any, param: str) -> str:
     return clean
 
 
+_YEAR = integer(0, 2100)
+
+
 def card_year(value: Any, param: str) -> int:
     """A card's expiry year, four digits or two (25 means 2025)."""
-    year = integer(0, 2100)(value, param)
+    year = _YEAR(value, param)
     return year + 2000 if year < 100 else year
 
 
