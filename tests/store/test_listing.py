@@ -6,6 +6,7 @@ other's commits (store/listing.py)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from typing import Any
 
@@ -182,5 +183,80 @@ def test_processes_appending_at_once_number_the_list_densely_on_postgres(postgre
         finally:
             for store in stores:
                 await store.close()
+
+    run(scenario())
+
+
+def test_units_that_fail_beside_others_leave_no_gap_in_the_numbers(database_url: str):
+    """Units appending at once share transactions (SQLite's group commit); those that fail
+    after their append take their numbers back with them."""
+
+    async def scenario() -> None:
+        store = await opened(database_url)
+        try:
+            failing = Write("UPDATE payments SET status = 'x' WHERE id = 'absent'", expect=1, label="fails")
+            units = [[payment(f"g{i:02}")] if i % 3 else [payment(f"b{i:02}"), failing] for i in range(30)]
+            await asyncio.gather(*(store.run(unit) for unit in units), return_exceptions=True)
+            if isinstance(store, PostgresStore):
+                await store.numbering.finish(5)
+            numbered = await positions(store)
+            assert sorted(payment_id for payment_id, _ in numbered) == [f"g{i:02}" for i in range(30) if i % 3]
+            assert sorted(pos for _, pos in numbered) == list(range(1, 21))
+            await store.run([payment("last")])
+            if isinstance(store, PostgresStore):
+                await store.numbering.finish(5)
+            assert (await positions(store))[-1] == ("last", 21)
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_a_reset_list_numbers_from_1_again(database_url: str):
+    async def scenario() -> None:
+        store = await opened(database_url)
+        try:
+            for name in "abc":
+                await store.run([payment(name)])
+            await store.run(
+                [
+                    Write("DELETE FROM payments WHERE merchant_id = ?", (MERCHANT,)),
+                    listing.forget_positions(*SCOPE, "payments"),
+                ]
+            )
+            for name in "de":
+                await store.run([payment(name)])
+            if isinstance(store, PostgresStore):
+                await store.numbering.finish(5)
+            assert await positions(store) == [("d", 1), ("e", 2)]
+            assert await pages(store, 10) == ([2, 2], [["e", "d"]])
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_sqlite_numbers_after_rows_another_connection_appended(sqlite_url: str):
+    """The writer keeps the counters it moved; a row another connection wrote (a tool on the
+    same file) makes it read them again rather than give a number twice."""
+
+    async def scenario() -> None:
+        store = await opened(sqlite_url)
+        try:
+            await store.run([payment("a")])
+            other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+            other.execute(
+                "INSERT INTO payments (id, merchant_id, mode, status, currency, created_at, version, doc, pos)"
+                " VALUES ('b', ?, 'test', 'captured', 'JPY', 0, 1, '{}', 2)",
+                (MERCHANT,),
+            )
+            other.execute(
+                "UPDATE list_positions SET n = 2 WHERE merchant_id = ? AND resource = 'payments'", (MERCHANT,)
+            )
+            other.close()
+            await store.run([payment("c")])
+            assert await positions(store) == [("a", 1), ("b", 2), ("c", 3)]
+        finally:
+            await store.close()
 
     run(scenario())

@@ -7,7 +7,7 @@ same. Filtered lists, and tables whose rows can be deleted, count and skip throu
 indexes instead.
 
 Who numbers a row, and when, depends on the backend. SQLite has one writer, so an insert takes
-the next number in its own unit of work (`NEXT_POSITION`). On PostgreSQL that counter row
+the next number in its own unit of work (store/sqlite_batch.py). On PostgreSQL that counter row
 would be a lock every writer of the merchant queues on until its commit, so one merchant's
 writes could never run side by side, whatever the processes or hosts: there a row is inserted
 unnumbered (`pos` NULL, "the tail"), and once its unit has committed, `NUMBER_TAIL` numbers the
@@ -26,11 +26,6 @@ from komoju_server.store.base import Appends, Row, Store, Write
 
 Condition = tuple[str, Sequence[Any]]
 
-# SQLite: the number of the row the same unit inserts next.
-NEXT_POSITION = (
-    "INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (?, ?, ?, 1) "
-    "ON CONFLICT (merchant_id, mode, resource) DO UPDATE SET n = list_positions.n + 1 RETURNING n"
-)
 # PostgreSQL, in a transaction of its own after the inserts committed: the counter row is made
 # if need be, then locked, so that two processes numbering one list take turns; the tail is
 # read after the lock was granted (READ COMMITTED: each statement sees what committed before

@@ -28,8 +28,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from komoju_server.store import listing, migrations
-from komoju_server.store.base import Conflict, Outage, Row, Write, check
+from komoju_server.store import migrations
+from komoju_server.store.base import Conflict, Outage, Row, Write
+from komoju_server.store.sqlite_batch import Batch, Counters
 
 _MAX_BATCH = 512
 _STOP = object()
@@ -123,6 +124,7 @@ class SqliteStore:
         self._wconn: sqlite3.Connection | None = None
         self._rconn: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the database file opened
+        self._counters = Counters()  # the writer thread's own
         self.outage = Outage("SQLite database")
 
     # -- life cycle ---------------------------------------------------------------------
@@ -235,14 +237,11 @@ class SqliteStore:
         try:
             if conn is None:  # lost to an earlier failure: open a new one
                 conn = self._wconn = _connect(self.path)
-            conn.execute("BEGIN IMMEDIATE")
-            if len(batch) == 1:  # alone in its transaction, a unit needs no savepoint of its own
-                outcomes = [(batch[0], _apply(conn, batch[0].unit), True)]
-            else:
-                outcomes = _apply_together(conn, batch)
+            outcomes = Batch(conn, self._counters).run(batch)
             self._check_in_place()
             conn.execute("COMMIT")
         except BaseException as exc:
+            self._counters.forget()
             if conn is not None and conn.in_transaction:
                 self._roll_back(conn)
             outcomes = [(job, exc, False) for job in batch]
@@ -299,47 +298,6 @@ class SqliteStore:
             return done
         finally:
             conn.close()
-
-
-def _apply(conn: sqlite3.Connection, unit: Sequence[Write]) -> list[int]:
-    counts = []
-    for write in unit:
-        params = write.params
-        if write.appends is not None:  # one writer: the row takes its list's next number now
-            to = write.appends
-            # fetchall: a RETURNING statement is finished only once its rows are all read.
-            position = conn.execute(listing.NEXT_POSITION, (to.merchant_id, to.mode, to.table)).fetchall()[0][0]
-            params = (*params, position)
-        rows = conn.execute(write.sql, params).rowcount
-        check(write, rows)
-        counts.append(rows)
-    return counts
-
-
-def _apply_together(conn: sqlite3.Connection, batch: list[_Job]) -> list[tuple[_Job, Any, bool]]:
-    """Every unit of the batch, in the transaction already begun. First with no savepoints (a
-    savepoint and its release cost a unit about 40% of its writing); should any unit fail, the
-    whole transaction is rolled back and the batch runs again with a savepoint per unit, so
-    that the failing unit fails alone and the others are written."""
-    try:
-        return [(job, _apply(conn, job.unit), True) for job in batch]
-    except Exception:
-        conn.execute("ROLLBACK")
-        conn.execute("BEGIN IMMEDIATE")
-        return [_apply_in_savepoint(conn, job) for job in batch]
-
-
-def _apply_in_savepoint(conn: sqlite3.Connection, job: _Job) -> tuple[_Job, Any, bool]:
-    """Runs a unit that shares its transaction: a failure rolls back this unit alone."""
-    conn.execute("SAVEPOINT unit")
-    try:
-        counts = _apply(conn, job.unit)
-    except Exception as exc:
-        conn.execute("ROLLBACK TO unit")
-        conn.execute("RELEASE unit")
-        return job, exc, False
-    conn.execute("RELEASE unit")
-    return job, counts, True
 
 
 def _settle_all(outcomes: list[tuple[_Job, Any, bool]]) -> None:
