@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.peers import LOCALSTRIPE, start_localstripe
 from bench.postgres import Postgres
 from bench.processes import Others, Server, background_cpu, ensure_wrk, wait_quiet
 from bench.results import Result, check_goals, table
@@ -63,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure the endpoint named TEXT, or those whose name contains it",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the baselines (no ratios)")
+    parser.add_argument(
+        "--peer",
+        action="append",
+        choices=("localstripe",),
+        default=[],
+        help="also measure a peer (localstripe: installed from PyPI into a venv of its own on first use)",
+    )
     parser.add_argument(
         "--database", choices=("sqlite", "postgresql"), default="sqlite", help="the servers' database (default sqlite)"
     )
@@ -203,6 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         results.append(compared(scenario, result, suffix, baselines=not args.no_baseline))
                 finally:
                     server.stop()
+        if "localstripe" in args.peer:
+            server = start_localstripe(workdir, server_cpu)
+            try:
+                result = _measure(LOCALSTRIPE, Context(server, settings))
+                results.append(compared(LOCALSTRIPE, result, baselines=not args.no_baseline))
+            finally:
+                server.stop()
     finally:
         for scenario in scenarios:
             close = getattr(scenario, "close", None)  # a scenario's own helpers (a receiver)

@@ -58,7 +58,9 @@ class Server:
     output: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, name: str, argv: Sequence[str], cpu: int | None, cwd: str | None = None) -> Server:
+    def start(
+        cls, name: str, argv: Sequence[str], cpu: int | None, cwd: str | None = None, health: str = "/health"
+    ) -> Server:
         process = subprocess.Popen(
             pinned(argv, cpu), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd
         )
@@ -70,7 +72,7 @@ class Server:
             raise RuntimeError(f"{name} did not start: {first}\n{rest}")
         server = cls(name, process, first.removeprefix("listening on "))
         threading.Thread(target=server._drain, daemon=True).start()
-        server._wait_healthy()
+        server._wait_healthy(health)
         return server
 
     @property
@@ -82,13 +84,13 @@ class Server:
         for line in self.process.stdout:
             self.output.append(line)
 
-    def _wait_healthy(self) -> None:
+    def _wait_healthy(self, health: str) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n" + "".join(self.output))
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as answer:
+                with urllib.request.urlopen(self.url + health, timeout=2) as answer:
                     if answer.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError):
