@@ -35,6 +35,8 @@ Outcome = tuple[Any, Any, bool]  # (job, row counts or the exception, whether it
 
 
 class Counters:
+    """The writer thread's copy of the list counters it has read or moved (see above)."""
+
     def __init__(self) -> None:
         self._last: dict[Appends, int] = {}  # the last number each list gave
         self._moved: set[Appends] = set()  # lists whose number moved since it was written
