@@ -65,7 +65,7 @@ def decode_form(text: str, limits: Limits = _DEFAULT_LIMITS) -> dict[str, Any]:
 
 def _unquote(text: str) -> str:
     if "%" in text:
-        # unquote_to_bytes(text, errors="strict") in one step: the text's UTF-8 with its escapes
+        # unquote_plus(text, errors="strict") in one step: the text's UTF-8 with its escapes
         # decoded, as UTF-8 again (a broken sequence raises UnicodeDecodeError: 400).
         return unquote_to_bytes(text.replace("+", " ")).decode("utf-8")
     return text.replace("+", " ") if "+" in text else text

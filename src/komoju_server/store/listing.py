@@ -26,6 +26,8 @@ from komoju_server.store.base import Appends, Row, Store, Write
 
 Condition = tuple[str, Sequence[Any]]
 
+# How many rows of a list are numbered: its newest numbered row's position.
+COUNTER = "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?"
 # PostgreSQL, in a transaction of its own after the inserts committed: the counter row is made
 # if need be, then locked, so that two processes numbering one list take turns; the tail is
 # read after the lock was granted (READ COMMITTED: each statement sees what committed before
@@ -34,7 +36,7 @@ CLAIM_COUNTER = (
     "INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (?, ?, ?, 0) "
     "ON CONFLICT (merchant_id, mode, resource) DO NOTHING"
 )
-LOCK_COUNTER = "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ? FOR UPDATE"
+LOCK_COUNTER = COUNTER + " FOR UPDATE"
 # The tail numbered after the counter, oldest first; `{table}` is a list's table.
 NUMBER_TAIL = (
     "UPDATE {table} SET pos = ? + tail.k FROM (SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS k FROM {table}"
@@ -46,14 +48,14 @@ MOVE_COUNTER = "UPDATE list_positions SET n = n + ? WHERE merchant_id = ? AND mo
 # so the numbered rows of the page at `offset` are those numbered in (total - offset - size,
 # total - offset]. Each row: the total, then `seq` and `pos`, then the columns asked for (all
 # NULL but the total when the page is empty).
-PAGE = """WITH list AS (SELECT
-    COALESCE((SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?), 0)
-    + (SELECT COUNT(*) FROM {table} WHERE merchant_id = ? AND mode = ? AND pos IS NULL) AS total)
+PAGE = f"""WITH list AS (SELECT
+    COALESCE(({COUNTER}), 0)
+    + (SELECT COUNT(*) FROM {{table}} WHERE merchant_id = ? AND mode = ? AND pos IS NULL) AS total)
 SELECT list.total, page.* FROM list LEFT JOIN (
-    SELECT * FROM (SELECT seq, pos, {columns} FROM {table} WHERE merchant_id = ? AND mode = ? AND pos IS NULL
+    SELECT * FROM (SELECT seq, pos, {{columns}} FROM {{table}} WHERE merchant_id = ? AND mode = ? AND pos IS NULL
         ORDER BY seq DESC LIMIT ? OFFSET ?) tail
     UNION ALL
-    SELECT seq, pos, {columns} FROM {table} WHERE merchant_id = ? AND mode = ?
+    SELECT seq, pos, {{columns}} FROM {{table}} WHERE merchant_id = ? AND mode = ?
         AND pos <= (SELECT total FROM list) - ? AND pos > (SELECT total FROM list) - ? - ?
 ) page ON 1 = 1
 ORDER BY page.pos DESC NULLS FIRST, page.seq DESC"""
@@ -98,9 +100,7 @@ async def page(
     if positioned and not conditions and store.kind == "sqlite":
         # Every row is numbered in its own unit: no tail, so the page is one range. (PAGE would
         # find the same rows, at three times the cost: SQLite sorts the page's documents.)
-        row = await store.fetch_one(
-            "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?", (*scope, table)
-        )
+        row = await store.fetch_one(COUNTER, (*scope, table))
         total = int(row[0]) if row else 0
         top = total - offset
         if top <= 0:

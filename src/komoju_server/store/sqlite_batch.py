@@ -18,9 +18,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from komoju_server.store import listing
 from komoju_server.store.base import Appends, Write, check
 
-READ_COUNTER = "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?"
 WRITE_COUNTER = (
     "INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (merchant_id, mode, resource) DO UPDATE SET n = excluded.n"
@@ -52,7 +52,7 @@ class Counters:
     def next(self, conn: sqlite3.Connection, lists: Appends) -> int:
         number = self._last.get(lists)
         if number is None:
-            row = conn.execute(READ_COUNTER, (lists.merchant_id, lists.mode, lists.table)).fetchone()
+            row = conn.execute(listing.COUNTER, (lists.merchant_id, lists.mode, lists.table)).fetchone()
             number = row[0] if row else 0
         number += 1
         self._last[lists] = number
