@@ -79,16 +79,26 @@ def _inserts_alone(unit: Sequence[Write]) -> bool:
     must have no count to check."""
     written: set[str] = set()
     for write in unit:
-        sql = write.sql.upper()
-        if not sql.startswith("INSERT INTO ") or "ON CONFLICT" in sql or "RETURNING" in sql:
+        shape = _insert_shape(write.sql)
+        if shape is None:
             return False
-        reads = set(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql))
-        if reads & written or (reads and write.expect is not None):
+        table, reads, one_row = shape
+        if reads & written or write.expect not in (None, 1) or (write.expect == 1 and not one_row):
             return False
-        if write.expect not in (None, 1) or "), (" in sql:
-            return False
-        written.add(sql.split()[2].split("(")[0])
+        written.add(table)
     return bool(unit)
+
+
+@lru_cache(maxsize=1024)  # a unit's statements are a few constant texts, asked about on every write
+def _insert_shape(sql: str) -> tuple[str, frozenset[str], bool] | None:
+    """For a plain insert: the table it writes, the tables it reads (`INSERT ... SELECT`), and
+    whether it inserts exactly one row of VALUES. None for anything else (an update, an upsert,
+    a RETURNING)."""
+    upper = sql.upper()
+    if not upper.startswith("INSERT INTO ") or "ON CONFLICT" in upper or "RETURNING" in upper:
+        return None
+    reads = frozenset(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", upper))
+    return upper.split()[2].split("(")[0], reads, not reads and "), (" not in upper
 
 
 @lru_cache(maxsize=256)
