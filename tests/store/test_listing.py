@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from komoju_server.store import Write, listing, open_store
@@ -35,11 +37,15 @@ def payment(payment_id: str, status: str = "captured") -> Write:
     )
 
 
-async def opened(url: str) -> Any:
+@asynccontextmanager
+async def opened(url: str) -> AsyncIterator[Any]:
     store = open_store(url)
     await store.migrate()
     await store.open()
-    return store
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 async def pages(store: Any, per_page: int, **filters: str) -> tuple[list[int], list[list[str]]]:
@@ -66,8 +72,7 @@ def hold_numbering(store: PostgresStore) -> None:
 
 def test_every_row_is_on_exactly_one_page_newest_first(database_url: str):
     async def scenario() -> None:
-        store = await opened(database_url)
-        try:
+        async with opened(database_url) as store:
             for i in range(23):
                 await store.run([payment(f"p{i:02}")])
             newest_first = [f"p{i:02}" for i in reversed(range(23))]
@@ -76,17 +81,14 @@ def test_every_row_is_on_exactly_one_page_newest_first(database_url: str):
             assert found == [newest_first[:10], newest_first[10:20], newest_first[20:]]
             assert await listing.page(store, "payments", SCOPE, [], 10_000, 10, "id", positioned=True) == (23, [])
             assert await listing.page(store, "payments", ("m2", "test"), [], 1, 10, "id", positioned=True) == (0, [])
-        finally:
-            await store.close()
 
     run(scenario())
 
 
 def test_rows_are_listed_before_they_are_numbered_and_keep_their_place_on_postgres(postgres_url: str):
     async def scenario() -> None:
-        store = await opened(postgres_url)
-        hold_numbering(store)
-        try:
+        async with opened(postgres_url) as store:
+            hold_numbering(store)
             for name in "abcde":
                 await store.run([payment(name)])
             assert await positions(store) == [(name, None) for name in "abcde"]
@@ -110,25 +112,20 @@ def test_rows_are_listed_before_they_are_numbered_and_keep_their_place_on_postgr
                 "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = 'test' AND resource = 'payments'",
                 (MERCHANT,),
             ) == (8,)
-        finally:
-            await store.close()
 
     run(scenario())
 
 
 def test_a_filtered_list_shows_unnumbered_rows_first_on_postgres(postgres_url: str):
     async def scenario() -> None:
-        store = await opened(postgres_url)
-        hold_numbering(store)
-        try:
+        async with opened(postgres_url) as store:
+            hold_numbering(store)
             for name, status in (("a", "captured"), ("b", "failed"), ("c", "captured")):
                 await store.run([payment(name, status)])
             await store.number(PAYMENTS)
             for name, status in (("d", "captured"), ("e", "failed"), ("f", "captured")):
                 await store.run([payment(name, status)])
             assert await pages(store, 2, status="captured") == ([4, 4, 4], [["f", "d"], ["c", "a"]])
-        finally:
-            await store.close()
 
     run(scenario())
 
@@ -139,8 +136,7 @@ def test_one_merchants_writers_do_not_wait_for_each_others_commits_on_postgres(p
     counter row in their own unit, the second waited for the first's commit."""
 
     async def scenario() -> None:
-        store = await opened(postgres_url)
-        try:
+        async with opened(postgres_url) as store:
             started = time.monotonic()
             slow = asyncio.create_task(store.run([payment("slow"), Write("SELECT pg_sleep(1)")]))
             await asyncio.sleep(0.2)
@@ -151,8 +147,6 @@ def test_one_merchants_writers_do_not_wait_for_each_others_commits_on_postgres(p
             await store.numbering.finish(5)
             assert await positions(store) == [("slow", 2), ("quick", 1)]
             assert (await pages(store, 10))[1] == [["slow", "quick"]]
-        finally:
-            await store.close()
 
     run(scenario())
 
@@ -163,8 +157,8 @@ def test_processes_appending_at_once_number_the_list_densely_on_postgres(postgre
     pages hold every payment once."""
 
     async def scenario() -> None:
-        stores = [await opened(postgres_url) for _ in range(2)]
-        try:
+        async with opened(postgres_url) as first, opened(postgres_url) as second:
+            stores = [first, second]
 
             async def writer(store: Any, prefix: str) -> None:
                 for batch in range(15):
@@ -180,9 +174,6 @@ def test_processes_appending_at_once_number_the_list_densely_on_postgres(postgre
             ids = [payment_id for page in found for payment_id in page]
             by_position = [payment_id for payment_id, _ in sorted(numbered, key=lambda row: -row[1])]
             assert ids == by_position
-        finally:
-            for store in stores:
-                await store.close()
 
     run(scenario())
 
@@ -192,8 +183,7 @@ def test_units_that_fail_beside_others_leave_no_gap_in_the_numbers(database_url:
     after their append take their numbers back with them."""
 
     async def scenario() -> None:
-        store = await opened(database_url)
-        try:
+        async with opened(database_url) as store:
             failing = Write("UPDATE payments SET status = 'x' WHERE id = 'absent'", expect=1, label="fails")
             units = [[payment(f"g{i:02}")] if i % 3 else [payment(f"b{i:02}"), failing] for i in range(30)]
             await asyncio.gather(*(store.run(unit) for unit in units), return_exceptions=True)
@@ -206,16 +196,13 @@ def test_units_that_fail_beside_others_leave_no_gap_in_the_numbers(database_url:
             if isinstance(store, PostgresStore):
                 await store.numbering.finish(5)
             assert (await positions(store))[-1] == ("last", 21)
-        finally:
-            await store.close()
 
     run(scenario())
 
 
 def test_a_reset_list_numbers_from_1_again(database_url: str):
     async def scenario() -> None:
-        store = await opened(database_url)
-        try:
+        async with opened(database_url) as store:
             for name in "abc":
                 await store.run([payment(name)])
             await store.run(
@@ -230,8 +217,6 @@ def test_a_reset_list_numbers_from_1_again(database_url: str):
                 await store.numbering.finish(5)
             assert await positions(store) == [("d", 1), ("e", 2)]
             assert await pages(store, 10) == ([2, 2], [["e", "d"]])
-        finally:
-            await store.close()
 
     run(scenario())
 
@@ -241,8 +226,7 @@ def test_sqlite_numbers_after_rows_another_connection_appended(sqlite_url: str):
     same file) makes it read them again rather than give a number twice."""
 
     async def scenario() -> None:
-        store = await opened(sqlite_url)
-        try:
+        async with opened(sqlite_url) as store:
             await store.run([payment("a")])
             other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
             other.execute(
@@ -256,7 +240,5 @@ def test_sqlite_numbers_after_rows_another_connection_appended(sqlite_url: str):
             other.close()
             await store.run([payment("c")])
             assert await positions(store) == [("a", 1), ("b", 2), ("c", 3)]
-        finally:
-            await store.close()
 
     run(scenario())
