@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.peers import LOCALSTRIPE, start_localstripe
 from bench.postgres import Postgres
 from bench.processes import Others, Server, background_cpu, ensure_wrk, wait_quiet
-from bench.results import Result, check_goals, table
+from bench.results import Result, Verdict, check_goals, over_rounds, table
 from bench.scenarios import (
     BASELINES,
     ENDPOINTS,
@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile-native", action="store_true", help="with --profile: C frames and waits too (slows the server)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="measure everything N times, baselines and servers in turn; a goal holds when it holds in most rounds",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
@@ -140,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
         args.seconds, args.warmup = 2, 1
+    if args.rounds < 1:
+        raise SystemExit("bench: --rounds takes 1 or more")
     postgresql = args.database == "postgresql"
     if args.workers and not postgresql:
         raise SystemExit("bench: --workers needs --database postgresql (SQLite takes one server process)")
@@ -172,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     busy = wait_quiet(QUIET_CORES, args.wait_quiet) if args.wait_quiet else background_cpu()
     print(f"bench: other processes use {busy:.2f} cores before the run", flush=True)
     busiest = busy
-    results: list[Result] = []
+    rounds: list[list[Result]] = []
     postgres: Postgres | None = None
     files = iter(range(1_000_000))
 
@@ -185,37 +194,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The servers' vault key, the same for every process (a fresh one: nothing is kept).
             os.environ["KOMOJU_VAULT_KEY"] = secrets.token_hex(32)
         companions = postgres.pids() if postgres is not None else ()
-        for workers in args.workers or [1]:
-            suffix = f" [postgresql, {workers} process{'es' if workers > 1 else ''}]" if postgresql else ""
-            wanted = {b for s in scenarios if (b := getattr(s, "baseline", "write")) is not None}
-            if not args.no_baseline:
-                server = Server.start("baseline", baseline_argv(database(), workers), server_cpu)
-                try:
-                    ctx = Context(server, settings, companions=companions)
-                    seed(ctx, args.seed, "/payments")
-                    for kind, endpoint in BASELINES.items():
-                        if kind in wanted:
-                            result = _measure(endpoint, ctx)
-                            results.append(dataclasses.replace(result, name=result.name + suffix))
-                finally:
-                    server.stop()
-            for extra, members in groups(scenarios):
-                url = f"sqlite:///{db}" if isinstance(db := database(), Path) else db
-                server = Server.start("komoju-server", server_argv(url, workers, extra), server_cpu, cwd=str(ROOT))
-                try:
-                    ctx = Context(server, settings, companions=companions)
-                    seed(ctx, args.seed)
-                    busiest = max(busiest, background_cpu(0.5, server.pid, companions))
-                    for scenario in members:
-                        result = _measure(scenario, ctx)
-                        results.append(compared(scenario, result, suffix, baselines=not args.no_baseline))
-                finally:
-                    server.stop()
-        if "localstripe" in args.peer:
+        for number in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"bench: round {number} of {args.rounds}", flush=True)
+            results: list[Result] = []
+            for workers in args.workers or [1]:
+                suffix = f" [postgresql, {workers} process{'es' if workers > 1 else ''}]" if postgresql else ""
+                wanted = {b for s in scenarios if (b := getattr(s, "baseline", "write")) is not None}
+                if not args.no_baseline:
+                    server = Server.start("baseline", baseline_argv(database(), workers), server_cpu)
+                    try:
+                        ctx = Context(server, settings, companions=companions)
+                        seed(ctx, args.seed, "/payments")
+                        for kind, endpoint in BASELINES.items():
+                            if kind in wanted:
+                                result = _measure(endpoint, ctx)
+                                results.append(dataclasses.replace(result, name=result.name + suffix))
+                    finally:
+                        server.stop()
+                for extra, members in groups(scenarios):
+                    url = f"sqlite:///{db}" if isinstance(db := database(), Path) else db
+                    server = Server.start("komoju-server", server_argv(url, workers, extra), server_cpu, cwd=str(ROOT))
+                    try:
+                        ctx = Context(server, settings, companions=companions)
+                        seed(ctx, args.seed)
+                        busiest = max(busiest, background_cpu(0.5, server.pid, companions))
+                        for scenario in members:
+                            result = _measure(scenario, ctx)
+                            results.append(compared(scenario, result, suffix, baselines=not args.no_baseline))
+                    finally:
+                        server.stop()
+            rounds.append(results)
+        if "localstripe" in args.peer:  # once, in the last round: it is slow, and far behind
             server = start_localstripe(workdir, server_cpu)
             try:
                 result = _measure(LOCALSTRIPE, Context(server, settings))
-                results.append(compared(LOCALSTRIPE, result, baselines=not args.no_baseline))
+                rounds[-1].append(compared(LOCALSTRIPE, result, baselines=not args.no_baseline))
             finally:
                 server.stop()
     finally:
@@ -229,26 +243,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             _remove(workdir)
         else:
             print(f"bench: kept {workdir}")
-    for result in results:
+    every = [result for results in rounds for result in results]
+    for result in every:
         if result.profile:
             print(f"\nprofile of the server during {result.name}:\n{result.profile}")
-    unknown = set(args.profile) - {r.name for r in results}
+    unknown = set(args.profile) - {r.name for r in every}
     if unknown:
         print(f"bench: nothing profiled for {sorted(unknown)}: give an endpoint's exact name", file=sys.stderr)
-    print()
-    print(table(results))
-    disturbed = [r.name for r in results if r.others >= QUIET_CORES]
+    per_round = [check_goals(results) for results in rounds]
+    for number, (results, verdicts) in enumerate(zip(rounds, per_round, strict=True), 1):
+        print(f"\nround {number} of {len(rounds)}:" if len(rounds) > 1 else "")
+        print(table(results))
+        _print_verdicts(verdicts)
+    verdicts = per_round[0] if len(rounds) == 1 else over_rounds(per_round)
+    if len(rounds) > 1:
+        _print_verdicts(verdicts, f"over {len(rounds)} rounds:")
+    disturbed = [r.name for r in every if r.others >= QUIET_CORES]
     if busiest >= QUIET_CORES or disturbed:
         print(
-            f"\nWARNING: other processes used up to {max([busiest] + [r.others for r in results]):.2f} cores "
+            f"\nWARNING: other processes used up to {max([busiest] + [r.others for r in every]):.2f} cores "
             f"during this run ({', '.join(disturbed) or 'between measurements'}); those numbers are low and noisy. "
             "Run again on an idle machine (--wait-quiet 300 waits for one)."
         )
-    verdicts = check_goals(results)
-    if verdicts:
-        print()
-        for text, ok in verdicts:
-            print(f"{'PASS' if ok else 'MISS'}  {text}")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -256,13 +272,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "argv": list(argv) if argv is not None else sys.argv[1:],
                     "background_cores": round(busiest, 3),
-                    "results": [r.as_dict() for r in results],
-                    "goals": [{"goal": text, "met": ok} for text, ok in verdicts],
+                    "rounds": [
+                        {"results": [r.as_dict() for r in results], "goals": [_as_dict(v) for v in found]}
+                        for results, found in zip(rounds, per_round, strict=True)
+                    ],
+                    "goals": [_as_dict(v) for v in verdicts],
                 },
                 indent=2,
             )
         )
-    return 1 if args.check and not all(ok for _, ok in verdicts) else 0
+    return 1 if args.check and not all(v.met for v in verdicts) else 0
+
+
+def _print_verdicts(verdicts: Sequence[Verdict], heading: str = "") -> None:
+    if verdicts:
+        print(f"\n{heading}" if heading else "")
+        for verdict in verdicts:
+            print(f"{'PASS' if verdict.met else 'MISS'}  {verdict.text}")
+
+
+def _as_dict(verdict: Verdict) -> dict[str, object]:
+    return {"goal": verdict.claim, "got": verdict.got, "met": verdict.met}
 
 
 def _measure(scenario: Scenario, ctx: Context) -> Result:
