@@ -48,6 +48,30 @@ def test_last_value_wins_for_a_repeated_plain_key():
     assert decode_form("a=1&a=2") == {"a": "2"}
 
 
+def test_a_field_name_seen_before_decodes_as_the_first_time():
+    """Field names are remembered once decoded: a second body gets the same structure, and the
+    same refusals, as the first."""
+    body = "payment_details%5Btype%5D=credit_card&payment_details%5Bmonth%5D=1&a%5Bb%5D%5B%5D=x&c=1"
+    expected = {"payment_details": {"type": "credit_card", "month": "1"}, "a": {"b": ["x"]}, "c": "1"}
+    assert decode_form(body) == decode_form(body) == expected
+    for _ in range(2):
+        with pytest.raises(BodyError):
+            decode_form("c%5Bd%5D=2&c=1")
+        with pytest.raises(UnicodeDecodeError):
+            decode_form("%FF%5Bx%5D=1")
+
+
+def test_remembered_field_names_are_bounded_in_number_and_length():
+    from komoju_server.api import forms
+
+    long_name = "n" * (forms._KEY_KEPT_LENGTH + 1)
+    assert decode_form(f"{long_name}=1") == {long_name: "1"}
+    assert long_name not in forms._KEYS
+    for number in range(forms._KEYS_KEPT + 10):
+        assert decode_form(f"name{number}%5Bx%5D=1") == {f"name{number}": {"x": "1"}}
+    assert len(forms._KEYS) == forms._KEYS_KEPT
+
+
 def test_empty_bodies_are_empty():
     assert decode_body(b"", FORM) == {}
     assert decode_body(b"  ", "application/json") == {}

@@ -44,14 +44,14 @@ def decode_form(text: str, limits: Limits = _DEFAULT_LIMITS) -> dict[str, Any]:
         if not pair:
             continue
         raw_key, _, raw_value = pair.partition("=")
-        key = _unquote(raw_key)
+        key, shape = _KEYS.get(raw_key) or _read_key(raw_key)
         value = _unquote(raw_value)
-        if key and "[" not in key and "]" not in key:  # a plain name: most fields
+        if shape is _PLAIN:  # a plain name: most fields
             if isinstance(result.get(key), (dict, list)):
                 raise BodyError()
             result[key] = value
-        elif (nested := _one_level(key)) is not None:  # `a[b]`: most of the rest
-            head, name = nested
+        elif shape is not _DEEP:  # `a[b]`: most of the rest
+            head, name = shape
             node = result.setdefault(head, {})
             if not isinstance(node, dict) or isinstance(node.get(name), (dict, list)):
                 raise BodyError()
@@ -61,6 +61,24 @@ def decode_form(text: str, limits: Limits = _DEFAULT_LIMITS) -> dict[str, Any]:
     if "\x00" in text or "%00" in text:
         _refuse_nul(result)
     return result
+
+
+# A field name as sent (`payment_details%5Btype%5D`), decoded and sorted once: clients send
+# the same few names on every request, and unquoting them was most of a form's decoding.
+_PLAIN = ("", "")
+_DEEP = ("[", "]")
+_KEYS: dict[str, tuple[str, tuple[str, str]]] = {}
+_KEYS_KEPT = 512  # names remembered (of at most _KEY_KEPT_LENGTH characters); others are decoded each time
+_KEY_KEPT_LENGTH = 100
+
+
+def _read_key(raw_key: str) -> tuple[str, tuple[str, str]]:
+    key = _unquote(raw_key)
+    plain = key and "[" not in key and "]" not in key
+    read = key, _PLAIN if plain else (_one_level(key) or _DEEP)
+    if len(_KEYS) < _KEYS_KEPT and len(raw_key) <= _KEY_KEPT_LENGTH:
+        _KEYS[raw_key] = read
+    return read
 
 
 def _unquote(text: str) -> str:
