@@ -201,7 +201,9 @@ _VERIFICATION_BROKEN = wrong_format("digits", min_length=3, max_length=4)
 
 def card_number(value: Any, param: str) -> str:
     # The details never echo the number, nor say whether only its check digit was wrong.
-    clean = re.sub(r"[\s-]", "", _text(value, param, _CARD_NUMBER_BROKEN))
+    clean = _text(value, param, _CARD_NUMBER_BROKEN)
+    if not clean.isdigit():  # spaces or dashes between groups of digits are dropped
+        clean = re.sub(r"[\s-]", "", clean)
     if not _ascii_digits(clean) or not 12 <= len(clean) <= 19 or not luhn(clean):
         raise invalid(param, _CARD_NUMBER_BROKEN)
     return clean
