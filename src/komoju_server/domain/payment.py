@@ -70,6 +70,12 @@ class Payment:
             answer["captures"] = self._captures()
         return answer
 
+    def answers_alike(self, one: versions.ApiVersion, other: versions.ApiVersion) -> bool:
+        """Whether `to_api` gives this payment the same answer in both versions."""
+        if one.captures != other.captures:
+            return False
+        return self.authorized is None or one.partial_capture_as_refund == other.partial_capture_as_refund
+
     def _released_as_refund(self, authorized: dict[str, Any]) -> dict[str, Any]:
         """The payment as authorized, with what a partial capture released shown as a refund."""
         total = authorized["amount"] + authorized["tax"] + self.payment_method_fee

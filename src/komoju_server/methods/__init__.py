@@ -48,7 +48,7 @@ def clean_details(method: Method, details: dict[str, Any], param: str = PARAM) -
 
 def split_secrets(method: Method, details: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(what may be stored in the clear, what must go to the vault)."""
-    secret_names = set(method.secret_fields)
+    secret_names = method.secret_fields
     safe = {k: v for k, v in details.items() if k not in secret_names}
     secret = {k: v for k, v in details.items() if k in secret_names}
     return safe, secret

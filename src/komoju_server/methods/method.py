@@ -56,9 +56,12 @@ class Method:
     # Offered by a session that names no payment_types (an alias of another type is not).
     offered_by_default: bool = True
     by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
+    # The fields never answered nor stored in the clear (a card's number and CVV...).
+    secret_fields: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "secret_fields", frozenset(f.name for f in self.fields if f.secret))
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -67,7 +70,3 @@ class Method:
     @property
     def token_fields(self) -> tuple[str, ...]:
         return ("type",) + tuple(f.name for f in self.fields if f.on_token)
-
-    @property
-    def secret_fields(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields if f.secret)

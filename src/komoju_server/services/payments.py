@@ -337,7 +337,9 @@ class Payments:
             unit.append(timers.set_(DEADLINE_TIMER, payment.id, *caller.scope, payment.payment_deadline + 1))
         answer = payment.to_api(caller.api_version)
         if payment.status in EVENT_FOR_STATUS:
-            data = payment.to_api(versions.EVENTS)  # whichever version the request asked for
+            # The event answers in its own version, whichever the request asked for (often alike).
+            alike = payment.answers_alike(caller.api_version, versions.EVENTS)
+            data = dict(answer) if alike else payment.to_api(versions.EVENTS)
             unit += self._events.record(caller, EVENT_FOR_STATUS[payment.status], data, now, payment.webhooks)
         if along is not None:
             unit += along.writes(payment)
