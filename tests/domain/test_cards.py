@@ -80,11 +80,23 @@ def test_numbers_of_no_known_brand(number):
 
 
 def test_every_prefix_names_one_brand_only():
-    """A prefix listed under two brands would make the order of the table decide silently."""
-    seen: dict[str, str] = {}
-    for prefixes, brand in cards.BRAND_PREFIXES:
-        for prefix in prefixes:
-            assert seen.setdefault(prefix, brand) == brand, prefix
+    """A prefix listed under two brands, or starting another brand's prefix, would make the
+    order of the table decide silently (and card_brand looks the longest prefix up)."""
+    brand_of = {prefix: brand for prefixes, brand in cards.BRAND_PREFIXES for prefix in prefixes}
+    assert len(brand_of) == sum(len(prefixes) for prefixes, _ in cards.BRAND_PREFIXES)
+    for prefix, brand in brand_of.items():
+        for shorter in range(1, len(prefix)):
+            assert brand_of.get(prefix[:shorter], brand) == brand, prefix
+
+
+def test_the_brand_is_the_first_in_the_table_whose_prefix_the_number_has():
+    def first_in_table(number: str) -> str:
+        found = (brand for prefixes, brand in cards.BRAND_PREFIXES if number.startswith(prefixes))
+        return next(found, cards.UNKNOWN_BRAND)
+
+    for start in range(10_000):
+        for digits in (f"{start:04d}", f"{start:04d}00000000", str(start)):
+            assert cards.card_brand(digits) == first_in_table(digits), digits
 
 
 def test_the_sandbox_catalogue_agrees_with_the_card_facts():

@@ -17,10 +17,17 @@ BRAND_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+# The table as a lookup: no prefix of one brand starts another's (a test holds it), so the
+# longest prefix found names the brand, in four lookups instead of 570 comparisons.
+_BRAND_BY_PREFIX = {prefix: brand for prefixes, brand in BRAND_PREFIXES for prefix in prefixes}
+_PREFIX_LENGTHS = sorted({len(prefix) for prefix in _BRAND_BY_PREFIX}, reverse=True)
+
+
 def card_brand(number: str) -> str:
     """The brand a card number's leading digits name, or `unknown`."""
-    for prefixes, brand in BRAND_PREFIXES:
-        if number.startswith(prefixes):
+    for length in _PREFIX_LENGTHS:
+        brand = _BRAND_BY_PREFIX.get(number[:length])
+        if brand is not None:
             return brand
     return UNKNOWN_BRAND
 
