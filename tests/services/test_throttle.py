@@ -206,6 +206,20 @@ def test_an_address_that_failed_too_often_gets_429_even_with_a_good_key(database
         assert (good.status_code, good.json()) == (429, TOO_MANY)
 
 
+def test_forwarding_headers_do_not_move_a_client_to_another_address(database):
+    """The address counted is the connection's: a client naming itself another in Forwarded,
+    X-Forwarded-For or X-Real-IP on every try is still held (they are not trusted, server.py)."""
+    with own_app(database, auth_failure_limit="3/h") as server, server.client("sk_test_wrong") as wrong:
+        disguises = [
+            {"X-Forwarded-For": "198.51.100.1"},
+            {"Forwarded": "for=198.51.100.2"},
+            {"X-Real-IP": "198.51.100.3"},
+            {"X-Forwarded-For": "198.51.100.4, 203.0.113.9"},
+        ]
+        answers = [wrong.get("/payments", headers=headers) for headers in disguises]
+        assert [(a.status_code, a.json()) for a in answers] == [(401, UNAUTHORIZED)] * 3 + [(429, TOO_MANY)]
+
+
 def test_limits_are_off_by_default_but_failed_authentications(database):
     with own_app(database) as server, server.client(server.secret_key) as api:
         assert {api.get("/customers").status_code for _ in range(200)} == {200}

@@ -13,6 +13,7 @@ from typing import Any
 import falcon
 import falcon.asgi
 
+from komoju_server.api.requests import peer_address
 from komoju_server.domain import versions
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.params import object_id
@@ -74,11 +75,12 @@ class RequestMiddleware:
         if access is None:
             return
         # An address that failed too often is answered before its key costs anything.
-        self._throttle.check_address(req.remote_addr)
+        address = peer_address(req)
+        self._throttle.check_address(address)
         key = key_from_header(req.get_header("Authorization"))
         caller = await self._keyring.caller(key) if key else None
         if caller is None:
-            self._throttle.failed(req.remote_addr)
+            self._throttle.failed(address)
             raise ApiError("unauthorized")
         self._throttle.admit(caller)
         if caller.key_kind == "publishable" and not _allows_publishable(resource, req.method):

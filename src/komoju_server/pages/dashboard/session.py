@@ -12,6 +12,7 @@ import datetime as dt
 import falcon
 import falcon.asgi
 
+from komoju_server.api import requests
 from komoju_server.domain.errors import ApiError
 from komoju_server.pages.dashboard.site import BASE, SESSION_COOKIE, SIGN_IN, Dashboard, DashboardPage, secure
 from komoju_server.services.dashboard_sessions import LIFETIME
@@ -30,12 +31,13 @@ class SignIn(DashboardPage):
         key = form.get("secret_key")
         try:
             # Wrong keys count against the client's address as on the API (services/throttle.py).
-            self.rt.throttle.check_address(req.remote_addr)
+            address = requests.peer_address(req)
+            self.rt.throttle.check_address(address)
             try:
                 value, _ = await self.rt.dashboard_sessions.sign_in(key if isinstance(key, str) else "")
             except ApiError as refused:
                 if refused.code == "unauthorized":
-                    self.rt.throttle.failed(req.remote_addr)
+                    self.rt.throttle.failed(address)
                 raise
         except ApiError as error:
             # Never echoed back: the key field comes back empty.
