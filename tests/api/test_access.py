@@ -1,4 +1,5 @@
-"""The request line's ASGI layer (api/access.py) around stand-in applications."""
+"""The request line's ASGI layer (api/access.py) around stand-in applications, and what the
+real application notes for it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from komoju_server.api.access import AccessLog
+from komoju_server.api.access import ANSWERED, AccessLog
 from komoju_server.console import Console
 
 
@@ -47,9 +48,10 @@ def serve(app: Any, the_scope: dict[str, Any]) -> list[dict[str, Any]]:
     return sent
 
 
-def answering(status: int, headers: list[tuple[bytes, bytes]]) -> Any:
+def answering(status: int, headers: list[tuple[bytes, bytes]], request_id: str = "") -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await asyncio.sleep(0.01)
+        scope[ANSWERED] = (status, request_id)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"{}"})
 
@@ -59,7 +61,8 @@ def answering(status: int, headers: list[tuple[bytes, bytes]]) -> Any:
 def test_a_request_is_noted_with_its_status_request_id_and_duration_and_passed_on_untouched():
     noted = Noted()
     headers = [(b"content-type", b"application/json"), (b"x-request-id", b"abc123")]
-    sent = serve(AccessLog(answering(201, headers), noted), scope(raw_path=b"/api/v1/payments%2Fx?leak=1"))
+    app = answering(201, headers, "abc123")
+    sent = serve(AccessLog(app, noted), scope(raw_path=b"/api/v1/payments%2Fx?leak=1"))
     assert sent == [
         {"type": "http.response.start", "status": 201, "headers": headers},
         {"type": "http.response.body", "body": b"{}"},
@@ -97,3 +100,34 @@ def test_lifespan_passes_through_unnoted():
     serve(AccessLog(app, noted), {"type": "lifespan"})
     assert seen == ["lifespan"]
     assert noted.requests == []
+
+
+def test_around_the_application_each_line_has_the_status_and_request_id_it_answered(tmp_path):
+    """What AccessLog prints is what the application answered: its status, and the request id
+    it answered with (the client's own, or one it made), errors and preflights included."""
+    import httpx
+
+    from tests.inprocess import LoopTransport
+    from tests.webhooks.harness import fresh_database, own_app
+
+    noted = Noted()
+    with fresh_database("sqlite", tmp_path) as url, own_app(url) as server:
+        transport = LoopTransport(AccessLog(server.app, noted), server._loop)
+        with httpx.Client(transport=transport, base_url=server.url) as client:
+            key = (server.secret_key, "")
+            answers = [
+                client.get("/api/v1/payments", auth=key),
+                client.get("/api/v1/payments", auth=("sk_test_nope", "")),
+                client.get("/api/v1/nothing-here", auth=key),
+                client.get("/api/v1/payments", auth=key, headers={"X-KOMOJU-API-VERSION": "1999-01-01"}),
+                client.get("/health", headers={"X-Request-Id": "given-id"}),
+                client.options(
+                    "/api/v1/tokens",
+                    headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+                ),
+            ]
+    assert [a.status_code for a in answers] == [200, 401, 404, 400, 200, 204]
+    assert [(path, status, request_id) for _, path, status, _, request_id in noted.requests] == [
+        (a.request.url.path, a.status_code, a.headers.get("X-Request-Id", "")) for a in answers
+    ]
+    assert noted.requests[4][4] == "given-id"

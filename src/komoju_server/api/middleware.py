@@ -13,6 +13,7 @@ from typing import Any
 import falcon
 import falcon.asgi
 
+from komoju_server.api.access import ANSWERED
 from komoju_server.api.requests import peer_address
 from komoju_server.domain import versions
 from komoju_server.domain.errors import ApiError
@@ -67,6 +68,13 @@ class RequestMiddleware:
         resp.set_header(versions.HEADER, req.context.api_version.name)
         if self._maintenance():
             raise ApiError("service_unavailable")
+
+    async def process_response(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        # For the console's request line (api/access.py): the answer as it leaves; only the
+        # CORS headers are added after this.
+        req.scope[ANSWERED] = (resp.status_code, getattr(req.context, "request_id", ""))
 
     async def process_resource(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, params: dict[str, Any]
