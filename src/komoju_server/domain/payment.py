@@ -148,11 +148,18 @@ class Payment:
         data = orjson.loads(doc)
         data["version"] = version
         # Positionally: binding 36 keywords costs a list page of payments a fifth of its time.
+        if tuple(data) == _LAYOUT:
+            # A document to_doc wrote since the last field was added: its fields in order.
+            # Looking each field up was a sixth of a list page's instructions; this check
+            # compares identities while orjson's key cache still holds the keys of _LAYOUT.
+            return cls(*data.values())
         # A document older than a field takes the field's default.
         return cls(*[data[name] if name in data else _default(name) for name in _FIELDS])
 
 
 _FIELDS = tuple(f.name for f in fields(Payment))
+# The field names as orjson's own key objects, which it hands out again for the same keys.
+_LAYOUT = tuple(orjson.loads(orjson.dumps(dict.fromkeys(_FIELDS))))
 _DEFAULTS = {f.name: f for f in fields(Payment)}
 
 
