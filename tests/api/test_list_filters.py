@@ -3,6 +3,7 @@ sent as a JSON body on the GET (an older KOMOJU Ruby client does)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -208,3 +209,18 @@ def test_a_get_with_an_empty_body_lists_everything(merchant_api, four):
     response = merchant_api.request("GET", "/payments", content=b"", headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     assert response.json()["total"] == 4
+
+
+def test_filters_in_a_chunked_body_on_get_are_applied_too(merchant_api, four):
+    """A body without Content-Length (Transfer-Encoding: chunked) is read as well: only a GET
+    with neither header has no body to read."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"status": '
+        yield b'"cancelled"}'
+
+    response = merchant_api.request("GET", "/payments", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in response.request.headers
+    assert response.status_code == 200, response.text
+    assert ids(response.json()) == [four["cancelled"]["id"]]

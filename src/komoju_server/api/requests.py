@@ -85,7 +85,7 @@ async def list_query(req: falcon.asgi.Request) -> dict[str, Any]:
     client adding a parameter to a URL means it. An undecodable body is 400, as on a POST.
     """
     found = query(req)
-    if req.content_length == 0:
-        return found
+    if not req.content_length and req.get_header("Transfer-Encoding") is None:
+        return found  # a request with neither header has no body (RFC 9112, 6.3): nothing to read
     sent = await body(req)
     return {**sent, **found} if sent else found
