@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -140,8 +141,9 @@ class Payment:
         }
 
     def to_doc(self) -> str:
-        # A shallow dict: orjson walks the nested lists and dicts itself, unlike asdict's deep copy.
-        return orjson.dumps({name: getattr(self, name) for name in _FIELDS}).decode()
+        # A shallow dict: orjson walks the nested lists and dicts itself, unlike asdict's deep
+        # copy; the values are read in one call (attrgetter), not 36 getattr() calls.
+        return orjson.dumps(dict(zip(_FIELDS, _VALUES(self), strict=True))).decode()
 
     @classmethod
     def from_doc(cls, doc: str | bytes, version: int) -> Payment:
@@ -158,6 +160,7 @@ class Payment:
 
 
 _FIELDS = tuple(f.name for f in fields(Payment))
+_VALUES = operator.attrgetter(*_FIELDS)
 # The field names as orjson's own key objects, which it hands out again for the same keys.
 _LAYOUT = tuple(orjson.loads(orjson.dumps(dict.fromkeys(_FIELDS))))
 _DEFAULTS = {f.name: f for f in fields(Payment)}
