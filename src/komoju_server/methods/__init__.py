@@ -37,12 +37,11 @@ def clean_details(method: Method, details: dict[str, Any], param: str = PARAM) -
     clean: dict[str, Any] = {"type": method.type}
     for field in method.fields:
         value = details.get(field.name)
-        name = f"{param}[{field.name}]"
         if value is None or value == "":
             if field.required:
-                raise missing(name)
-            continue
-        clean[field.name] = field.rule(value, name)
+                raise missing(f"{param}[{field.name}]")
+            continue  # most of a method's fields are optional and absent: no name to build
+        clean[field.name] = field.rule(value, f"{param}[{field.name}]")
     return clean
 
 
