@@ -159,6 +159,8 @@ class Throttle:
 
     def admit(self, caller: Caller) -> None:
         """Takes one request from the key's rate limit and quota, or raises Throttled."""
+        if self._rate is None and self._quota is None:  # the default: no limits, nothing to count
+            return
         key = f"{caller.merchant_id}:{caller.mode}:{caller.key_kind}"  # one key per merchant, mode, kind
         if self._rate is not None:
             wait = self._rate.take(key)
