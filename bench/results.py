@@ -114,10 +114,15 @@ def table(results: Sequence[Result]) -> str:
     """A Markdown table, so that it can be pasted into a README as printed. Each line's ratios
     are to the line its `vs` names."""
     by_name = {r.name: r for r in results}
-    rows = [list(COLUMNS)] + [row(r, by_name.get(r.vs) if r.vs else None) for r in results]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    return markdown([list(COLUMNS)] + [row(r, by_name.get(r.vs) if r.vs else None) for r in results])
 
-    def line(cells: list[str]) -> str:
+
+def markdown(rows: Sequence[Sequence[str]]) -> str:
+    """`rows` (the first is the heading) as a Markdown table: the first column to the left,
+    the others, numbers, to the right."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+    def line(cells: Sequence[str]) -> str:
         padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
         return "| " + " | ".join(padded) + " |"
 
