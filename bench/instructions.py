@@ -3,7 +3,7 @@ baseline's, counted by callgrind.
 
 bench/run measures requests per second, and on a shared machine those move by a fifth from one
 minute to the next: a step that saves 3% cannot be seen there. This counts instructions
-instead, which repeat to a fraction of a percent for the same code. It sends bench/run's
+instead, which repeat within 1-3% for the same code. It sends bench/run's
 requests (the card payment form, one payment, the first page of the list) straight to the ASGI
 application in this process, 32 at a time: the server as `serve` builds it (its console
 lines written to /dev/null) and the baseline app of bench/baseline.py, each on a fresh SQLite
@@ -13,7 +13,9 @@ start-up and warm-up; the difference over MANY - FEW is one request. The two run
 run side by side, one per core.
 
 Left out, so that the count is the application's own: uvicorn and the sockets, the kernel
-(fsync above all), and how long an instruction takes (cache misses). The ratio printed is the
+(fsync above all), and how long an instruction takes (cache misses). Work on a timer (the
+recent-requests log written every second, the scheduler's polls) is counted over the
+requests of that second, far fewer under valgrind: up to about 10k instructions a request. The ratio printed is the
 baseline's count over the server's, as bench/run's "req/s vs baseline" is the server's rate
 over the baseline's: both say what share of the baseline's speed the server would reach if
 instructions were all that mattered.
