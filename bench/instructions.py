@@ -187,8 +187,8 @@ async def drive(target: str, line: Line, requests: int, seeded: int = SEEDED, wa
         body = form if line.method == "POST" else b""
 
         async def send(count: int) -> None:
-            for start in range(0, count, CONCURRENCY):
-                sent = [client.request(line.method, path, body) for _ in range(min(CONCURRENCY, count - start))]
+            for first in range(0, count, CONCURRENCY):
+                sent = [client.request(line.method, path, body) for _ in range(min(CONCURRENCY, count - first))]
                 for status, answer in await asyncio.gather(*sent):
                     if status != 200:
                         raise RuntimeError(f"{line.name}: {status} {answer[:300]!r}")
