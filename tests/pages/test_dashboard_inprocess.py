@@ -418,3 +418,13 @@ def test_sessions_are_listed_with_their_payment_and_another_merchants_are_not_fo
         their_session = theirs.post("/sessions", json={"amount": 900, "currency": "JPY"}).json()
     assert dash.get(f"/dashboard/sessions/{their_session['id']}").status_code == 404
     assert their_session["id"] not in dash.get("/dashboard/sessions").text
+
+
+def test_recent_requests_show_a_clients_path_and_request_id_escaped(dash, merchant_api):
+    """Both come from the client: written one token each, as the console prints them."""
+    answer = merchant_api.get("/payments/x%0aFAKE%00line", headers={"X-Request-Id": "evil id"})
+    assert answer.status_code == 404
+    page = dash.get("/dashboard/requests").text
+    assert 'data-request-id="evil\\x20id"' in page
+    assert "/api/v1/payments/x\\nFAKE\\x00line" in page
+    assert "x\nFAKE" not in page and "evil id" not in page

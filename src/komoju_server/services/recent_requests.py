@@ -52,9 +52,9 @@ class RecentRequests:
         buffer = self._buffers.get(scope)
         if buffer is None:
             buffer = self._buffers[scope] = deque(maxlen=self._keep)
-        # The path and the request id come from the client: escaped as the console prints them
-        # (one token, bounded, no NUL, which PostgreSQL refuses in text).
-        buffer.append((method, printable_path(path), status, printable(request_id), clock.now_ms()))
+        # Kept as they came, escaped when written (flush): under load most entries are pushed
+        # out of the buffer by newer ones before then, and are never escaped at all.
+        buffer.append((method, path, status, request_id, clock.now_ms()))
 
     async def newest(self, caller: Caller, limit: int = KEEP) -> list[Logged]:
         """The merchant's newest requests in this mode, newest first."""
@@ -66,7 +66,13 @@ class RecentRequests:
             taken, self._buffers = self._buffers, {}
             if not taken:
                 return
-            rows = [Logged(*scope, *entry) for scope, entries in taken.items() for entry in entries]
+            # The path and the request id come from the client: escaped as the console prints
+            # them (one token, bounded, no NUL, which PostgreSQL refuses in text).
+            rows = [
+                Logged(*scope, method, printable_path(path), status, printable(request_id), at_ms)
+                for scope, entries in taken.items()
+                for method, path, status, request_id, at_ms in entries
+            ]
             rows.sort(key=lambda row: row.at_ms)
             unit: list[Write] = table.insert(rows)
             unit += [table.prune(scope, self._keep) for scope in taken]
