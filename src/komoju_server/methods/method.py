@@ -58,10 +58,13 @@ class Method:
     by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
     # The fields never answered nor stored in the clear (a card's number and CVV...).
     secret_fields: frozenset[str] = field(init=False, repr=False, compare=False)
+    # The fields a payment must give, in order (a session lists them as `additional_fields`).
+    required_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "secret_fields", frozenset(f.name for f in self.fields if f.secret))
+        object.__setattr__(self, "required_fields", tuple(f.name for f in self.fields if f.required))
 
     @property
     def currencies(self) -> tuple[str, ...]:
