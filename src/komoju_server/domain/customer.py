@@ -6,12 +6,11 @@ what is stored here in the clear is what the API may show.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from komoju_server.domain.clock import iso
+from komoju_server.domain.documents import Document
 
 
 @dataclass(slots=True)
@@ -65,12 +64,11 @@ class Customer:
         }
 
     def to_doc(self) -> str:
-        data = asdict(self)
-        del data["version"]
-        return orjson.dumps(data).decode()
+        return _DOCUMENT.dumps(self)
 
     @classmethod
     def from_doc(cls, doc: str | bytes, version: int) -> Customer:
-        data = orjson.loads(doc)
-        data["version"] = version
-        return cls(**data)
+        return _DOCUMENT.loads(doc, version)
+
+
+_DOCUMENT = Document(Customer)

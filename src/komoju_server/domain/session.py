@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import operator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import orjson
-
 from komoju_server.domain.clock import iso
+from komoju_server.domain.documents import Document
 from komoju_server.domain.errors import ApiError
 from komoju_server.methods import BY_TYPE, Family, Method
 from komoju_server.methods.catalogue import METHODS
@@ -168,19 +166,14 @@ class Session:
         return body
 
     def to_doc(self) -> str:
-        # Shallow, as Payment.to_doc: orjson walks the nested lists and dicts itself, and
-        # asdict's deep copy of them was a third of a POST /sessions.
-        return orjson.dumps(dict(zip(_DOC_FIELDS, _DOC_VALUES(self), strict=True))).decode()
+        return _DOCUMENT.dumps(self)
 
     @classmethod
     def from_doc(cls, doc: str | bytes, version: int) -> Session:
-        data = orjson.loads(doc)
-        data["version"] = version
-        return cls(**data)
+        return _DOCUMENT.loads(doc, version)
 
 
-_DOC_FIELDS = tuple(f.name for f in fields(Session) if f.name != "version")  # the row keeps the version
-_DOC_VALUES = operator.attrgetter(*_DOC_FIELDS)
+_DOCUMENT = Document(Session)
 
 
 def session_url(base_url: str, session_id: str) -> str:

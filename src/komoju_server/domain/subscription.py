@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from komoju_server.domain.clock import JST, iso
+from komoju_server.domain.documents import Document
 
 PERIODS = ("weekly", "monthly", "yearly")
 # After a failed charge, the next attempt comes this many seconds later; when every retry
@@ -162,12 +161,11 @@ class Subscription:
         }
 
     def to_doc(self) -> str:
-        data = asdict(self)
-        del data["version"]
-        return orjson.dumps(data).decode()
+        return _DOCUMENT.dumps(self)
 
     @classmethod
     def from_doc(cls, doc: str | bytes, version: int) -> Subscription:
-        data = orjson.loads(doc)
-        data["version"] = version
-        return cls(**data)
+        return _DOCUMENT.loads(doc, version)
+
+
+_DOCUMENT = Document(Subscription)
