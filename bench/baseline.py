@@ -366,10 +366,23 @@ def main() -> None:
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
-        for pid in children:
-            os.kill(pid, signal.SIGTERM)
-        for pid in children:
-            os.waitpid(pid, 0)
+        _stop(children)
+
+
+def _stop(children: list[int], grace: float = 10.0) -> None:
+    """SIGTERM to each worker, then SIGKILL to any still there after `grace` seconds: a worker
+    whose shutdown hangs (its pool waiting on a connection) was left behind, orphaned, once
+    bench's own stop timed out and killed this process first."""
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    left = set(children)
+    while left and time.monotonic() < deadline:
+        left = {pid for pid in left if os.waitpid(pid, os.WNOHANG) == (0, 0)}
+        time.sleep(0.05)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":

@@ -245,3 +245,33 @@ def test_each_line_names_its_own_baseline_of_the_same_run():
     assert compared(by_name["GET /health"], measured).vs is None
     assert compared(by_name["POST /api/v1/payments, paced, no webhook"], measured).vs is None
     assert compared(by_name["POST /api/v1/payments"], measured, baselines=False).vs is None
+
+
+def test_the_baselines_workers_are_stopped_even_when_one_ignores_sigterm():
+    """bench/baseline.py --workers N forks workers; one whose shutdown hangs must not outlive it."""
+    import os
+    import signal
+    import time
+
+    from bench.baseline import _stop
+
+    children = []
+    for stubborn in (False, True):
+        ready, told = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a worker: ready once its signal handling is set
+            if stubborn:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            os.write(told, b"x")
+            time.sleep(60)
+            os._exit(0)
+        assert os.read(ready, 1) == b"x"
+        os.close(ready)
+        os.close(told)
+        children.append(pid)
+    started = time.monotonic()
+    _stop(children, grace=0.5)
+    assert 0.5 <= time.monotonic() - started < 5
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped: no such child any more
