@@ -40,6 +40,8 @@ async def raw_body(req: falcon.asgi.Request) -> bytes:
     """The body's bytes: 413 when it is (or is declared) longer than the limit. The connection
     refuses a declared length or a chunked body over the limit already (protocol.py); in
     process (the tests), the body is caught here, having read one byte more at most."""
+    if not req.content_length and req.get_header("Transfer-Encoding") is None:
+        return b""  # a request with neither header has no body (RFC 9112, 6.3): nothing to read
     limit = limits_of(req).max_body
     if (req.content_length or 0) > limit:
         raise body_too_large(limit)
@@ -85,7 +87,5 @@ async def list_query(req: falcon.asgi.Request) -> dict[str, Any]:
     client adding a parameter to a URL means it. An undecodable body is 400, as on a POST.
     """
     found = query(req)
-    if not req.content_length and req.get_header("Transfer-Encoding") is None:
-        return found  # a request with neither header has no body (RFC 9112, 6.3): nothing to read
     sent = await body(req)
     return {**sent, **found} if sent else found
