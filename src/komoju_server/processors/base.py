@@ -23,16 +23,17 @@ harmless.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
+from komoju_server.domain.values import value
 from komoju_server.methods import Method
 
 # A payment's status as a processor reports it.
 STATUSES = ("pending", "authorized", "captured", "refunded", "cancelled", "expired", "failed")
 
 
-@dataclass(frozen=True)
+@value
 class ChargeRequest:
     """A new payment."""
 
@@ -56,7 +57,7 @@ class ChargeRequest:
         return self.amount + self.tax
 
 
-@dataclass(frozen=True)
+@value
 class TopUpRequest:
     """Another prepaid card for a payment that was left short (pending)."""
 
@@ -70,7 +71,7 @@ class TopUpRequest:
     scenario: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class CaptureRequest:
     """Take an authorized payment: all of it, or (a partial capture) `amount` before tax plus
     `tax`, no more than was authorized, the rest released. Both or neither are given."""
@@ -89,7 +90,7 @@ class CaptureRequest:
         return self.amount is not None
 
 
-@dataclass(frozen=True)
+@value
 class RefundRequest:
     key: str
     reference: str
@@ -97,13 +98,13 @@ class RefundRequest:
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class CancelRequest:
     key: str
     reference: str
 
 
-@dataclass(frozen=True)
+@value
 class RefundResult:
     """A refund the processor made. Whether the payment is now refunded in full is for this
     server's own ledger to say."""
@@ -112,7 +113,7 @@ class RefundResult:
     amount: int
 
 
-@dataclass(frozen=True)
+@value
 class PaymentResult:
     """The payment as the processor has it after the call."""
 
@@ -123,7 +124,7 @@ class PaymentResult:
     refunds: tuple[RefundResult, ...] = ()  # every refund it has made of the payment, when it says
 
 
-@dataclass(frozen=True)
+@value
 class TokenResult:
     """A token made at the processor, which then holds the card: what the token shows, and what
     a payment with it forwards instead of the card (no card data; kept sealed with our token)."""

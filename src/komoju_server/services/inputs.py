@@ -6,16 +6,17 @@ The API parses wire bodies into these once, at the edge (`api/inputs.py`); inter
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.event import EventFilter as EventFilter  # the event log is filtered by it
 from komoju_server.domain.payment import PaymentFilter as PaymentFilter  # lists are filtered by it
+from komoju_server.domain.values import value
 from komoju_server.methods import Method
 
 
-@dataclass(frozen=True)
+@value
 class InlineDetails:
     """payment_details given in the request, checked against the method's fields."""
 
@@ -23,12 +24,12 @@ class InlineDetails:
     details: dict[str, Any]  # cleaned, secrets included
 
 
-@dataclass(frozen=True)
+@value
 class TokenDetails:
     token_id: str
 
 
-@dataclass(frozen=True)
+@value
 class CustomerDetails:
     customer_id: str
 
@@ -36,7 +37,7 @@ class CustomerDetails:
 PaymentSource = InlineDetails | TokenDetails | CustomerDetails
 
 
-@dataclass(frozen=True)
+@value
 class NewPayment:
     amount: int
     currency: str
@@ -58,7 +59,7 @@ class NewPayment:
     customer: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class NewSecureToken:
     """POST /secure_tokens: card details (inline, a token's or a customer's) to authenticate with
     3-D Secure for one payment of `amount` in `currency`; the customer comes back to `return_url`."""
@@ -69,7 +70,7 @@ class NewSecureToken:
     source: PaymentSource
 
 
-@dataclass(frozen=True)
+@value
 class PaymentChange:
     """PATCH /payments/:id: only what is given changes; `details` goes on with a short prepaid payment."""
 
@@ -82,7 +83,7 @@ class PaymentChange:
     scenario: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class Capture:
     """POST /payments/:id/capture: how much of an authorization to take; the rest is released."""
 
@@ -91,13 +92,13 @@ class Capture:
     tax: int | Literal["auto"] | None = None
 
 
-@dataclass(frozen=True)
+@value
 class Refund:
     amount: int | None  # None: all that is left
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class BankAccount:
     """Where a manual refund is sent (the bank fields of a refund request)."""
 
@@ -110,7 +111,7 @@ class BankAccount:
     account_number: str
 
 
-@dataclass(frozen=True)
+@value
 class RefundRequest:
     """A manual refund's bank account. Whether the payment can have one is said before what is
     wrong with the fields, so a field's error waits in `problem` for the service to raise."""
