@@ -21,8 +21,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, NamedTuple, Protocol
+
+from komoju_server.domain.values import value
 
 Row = tuple[Any, ...]
 
@@ -41,7 +43,7 @@ class Appends(NamedTuple):
     mode: str
 
 
-@dataclass(frozen=True, slots=True)
+@value  # not slotted: built for every statement of every unit, and a value's __init__ is cheaper
 class Write:
     sql: str
     params: Sequence[Any] = field(default_factory=tuple)
