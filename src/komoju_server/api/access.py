@@ -32,6 +32,11 @@ class AccessLog:
         self._app = app
         self._console = console
 
+    @property
+    def app(self) -> App:
+        """The application it prints the lines of."""
+        return self._app
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
