@@ -39,9 +39,10 @@ def test_every_line_answers_200_on_the_apps_it_runs_on(target, line):
     asyncio.run(instructions.drive(target, line, requests=3, seeded=2, warm_up=1))
 
 
-def test_the_edge_line_runs_on_the_server_alone():
-    (edge,) = [line for line in instructions.LINES if "edge" in line.name]
-    assert set(edge.paths) == {"server"}
+def test_the_edge_lines_run_on_the_server_alone():
+    edges = [line for line in instructions.LINES if "edge" in line.name]
+    assert [line.method for line in edges] == ["POST", "GET"]
+    assert all(set(line.paths) == {"server"} for line in edges)
 
 
 def test_the_count_is_read_from_what_callgrind_prints_at_exit():
