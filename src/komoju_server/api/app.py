@@ -11,7 +11,7 @@ from falcon.routing import CompiledRouter
 
 from komoju_server.api import errors
 from komoju_server.api.access import AccessLog, App
-from komoju_server.api.cors import CorsMiddleware
+from komoju_server.api.cors import Cors
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import RequestMiddleware
 from komoju_server.api.requests import request_type
@@ -35,24 +35,24 @@ class Lifespan:
 
 def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server.api.idempotency import IdempotencyMiddleware
-    from komoju_server.api.recent_requests import RecentRequestsMiddleware
-    from komoju_server.api.sandbox import MaintenanceMiddleware
+    from komoju_server.api.sandbox import MaintenanceGate
 
     router = CompiledRouter()  # shared with CORS, which answers preflights before the app routes
     app = falcon.asgi.App(
         router=router,
         middleware=[
-            # First: a preflight is answered before anything else runs (no key, no database),
-            # and the CORS headers go on last, on whatever answer the others made.
-            CorsMiddleware(router),
             Lifespan(runtime),
-            RequestMiddleware(runtime.keyring, lambda: runtime.maintenance, runtime.throttle),
-            # Notes the merchant's request once answered: its process_response runs after those
-            # of the middleware below (which may still change the answer).
-            RecentRequestsMiddleware(runtime.recent_requests),
-            # After authentication, in this order: a merchant's sandbox maintenance, then
-            # X-KOMOJU-IDEMPOTENCY (which claims the key only for a request that will run).
-            MaintenanceMiddleware(runtime.sandbox, API),
+            RequestMiddleware(
+                runtime.keyring,
+                lambda: runtime.maintenance,
+                runtime.throttle,
+                Cors(router),
+                MaintenanceGate(runtime.sandbox, API),
+                runtime.recent_requests,
+            ),
+            # After authentication and the merchant's sandbox maintenance: X-KOMOJU-IDEMPOTENCY
+            # (which claims the key only for a request that will run). Its process_response
+            # runs before RequestMiddleware's, which notes the answer as it leaves.
             IdempotencyMiddleware(runtime.idempotency, API),
         ],
         request_type=request_type(runtime.settings.limits),

@@ -47,14 +47,16 @@ MAX_AGE = "7200"
 CLOSED_MESSAGE = "This endpoint cannot be called from a browser: it needs the secret key, on your server."
 
 
-class CorsMiddleware:
-    """Listed first, so that a preflight is answered before any other middleware runs and the
-    headers are added after every other middleware has shaped the answer."""
+class Cors:
+    """The CORS steps of every request (api/middleware.py runs them): a preflight is answered
+    before anything else runs, and the headers are added once everything else has shaped the
+    answer."""
 
     def __init__(self, router: CompiledRouter) -> None:
         self._router = router  # the app's own: a preflight is answered before the app routes
 
-    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    def preflight(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Answers a preflight (and marks the answer complete); anything else passes."""
         if req.method != "OPTIONS":
             return
         wanted = req.get_header("Access-Control-Request-Method")
@@ -74,9 +76,8 @@ class CorsMiddleware:
             resp.set_header("Access-Control-Max-Age", MAX_AGE)
         resp.complete = True
 
-    async def process_response(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, req_succeeded: bool
-    ) -> None:
+    def expose(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object) -> None:
+        """The CORS headers on the answer to what a page may call, errors included."""
         if resource is None:
             # A preflight (answered above), or refused before routing (maintenance): then what
             # the page asked for decides.

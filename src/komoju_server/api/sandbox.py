@@ -9,18 +9,17 @@
     POST /sandbox/reset                   erase the merchant's test data
     POST /sandbox/maintenance             {"enabled": true|false}: the merchant's test mode answers 503
 
-Also the middleware that answers 503 while a merchant's test mode is in maintenance; the
+Also the gate that answers 503 while a merchant's test mode is in maintenance; the
 sandbox routes stay reachable then, so that the switch can be turned off again.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon.asgi
 
 from komoju_server.api import requests
 from komoju_server.api.responses import send
+from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.runtime import Runtime
 from komoju_server.services.payments import RefundRequestOutcome
@@ -95,18 +94,16 @@ class Maintenance:
         send(resp, maintenance_body(enabled))
 
 
-class MaintenanceMiddleware:
-    """503 service_unavailable on a merchant's test mode while it switched maintenance on."""
+class MaintenanceGate:
+    """503 service_unavailable on a merchant's test mode while it switched maintenance on
+    (api/middleware.py asks it once the caller is known)."""
 
     def __init__(self, sandbox: Sandbox, prefix: str) -> None:
         self._sandbox = sandbox
         self._exempt = prefix + SANDBOX + "/"
 
-    async def process_resource(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, params: dict[str, Any]
-    ) -> None:
-        caller = getattr(req.context, "caller", None)
-        if caller is None or req.path.startswith(self._exempt):
+    async def check(self, caller: Caller, path: str) -> None:
+        if path.startswith(self._exempt):
             return
         if await self._sandbox.in_maintenance(caller):
             raise ApiError("service_unavailable")
