@@ -30,7 +30,7 @@ from komoju_server.services.merchants import KeyRing
 from komoju_server.services.recent_requests import RecentRequests
 from komoju_server.services.throttle import Throttle
 
-if TYPE_CHECKING:  # both import this module's publishable_methods
+if TYPE_CHECKING:  # hints only: api/cors.py imports this module, api/sandbox.py the runtime
     from komoju_server.api.cors import Cors
     from komoju_server.api.sandbox import MaintenanceGate
 

@@ -49,9 +49,10 @@ def limits_of(req: falcon.asgi.Request) -> Limits:
 
 
 async def raw_body(req: falcon.asgi.Request) -> bytes:
-    """The body's bytes: 413 when it is (or is declared) longer than the limit. The connection
-    refuses a declared length or a chunked body over the limit already (protocol.py); in
-    process (the tests), the body is caught here, having read one byte more at most."""
+    """The body's bytes: 413 when it is longer than the limit, or when a body still to be
+    streamed is declared longer. The connection refuses a declared length or a chunked body
+    over the limit already (protocol.py); in process (the tests), the body is caught here,
+    having read one byte more at most."""
     whole = req.whole_body() if isinstance(req, LimitedRequest) else None
     if whole is not None:
         return _checked(req, whole)
