@@ -68,21 +68,26 @@ def test_text_lines_for_requests_and_webhook_attempts_and_nothing_secret(sqlite_
         ok.fail_next(1)  # the first attempt gets a 500, the retry a 200
         failing.status = 500  # every attempt: retried once (FAST_RETRY), then given up
         ok_url = ok.url("/hook?token=querysecret").replace("http://", "http://hookuser:hookpassword@")
+        ok_shown = f"http://127.0.0.1:{ok.port}/hook"
+        hook = r"webhook (?P<event>[a-z.]+) (?P<id>[0-9a-z]+) -> (?P<url>\S+) (?P<answer>\S+) \d+ms "
+        pattern = re.compile(STAMP + " " + hook + r"attempt (?P<n>\d+), (?P<then>.*)")
+
+        def attempts(lines: list[str]) -> list[dict[str, str]]:
+            return [m.groupdict() for line in lines if (m := pattern.fullmatch(line))]
+
         with own_server(sqlite_url, extra=FAST_RETRY) as server:
             other = new_merchant(sqlite_url)  # a merchant the banner does not show
             with server.client(other["test_secret_key"], headers={"X-Request-Id": "my-request-42"}) as api:
                 assert api.get("/payments/nosuchpayment").status_code == 404
             with server.client(other["test_secret_key"]) as api:
                 add_webhook(api, ok_url)
+                # The receiver's first request, answered 500, is to be the ping's: deliveries
+                # go out side by side, so the payment's event waits until the ping was tried.
+                wait_lines(server, lambda lines: any(a["url"] == ok_shown for a in attempts(lines)))
                 add_webhook(api, failing.url("/fails"))
                 add_webhook(api, down.url("/down"))
                 payment = card_payment(api)
                 assert api.get("/payments", params={"email": "querymail@example.com"}).status_code == 200
-            hook = r"webhook (?P<event>[a-z.]+) (?P<id>[0-9a-z]+) -> (?P<url>\S+) (?P<answer>\S+) \d+ms "
-            pattern = re.compile(STAMP + " " + hook + r"attempt (?P<n>\d+), (?P<then>.*)")
-
-            def attempts(lines: list[str]) -> list[dict[str, str]]:
-                return [m.groupdict() for line in lines if (m := pattern.fullmatch(line))]
 
             def settled(lines: list[str]) -> bool:
                 got = attempts(lines)
@@ -113,7 +118,6 @@ def test_text_lines_for_requests_and_webhook_attempts_and_nothing_secret(sqlite_
     by_target = {}
     for attempt in attempts(lines):
         by_target.setdefault((attempt["event"], attempt["url"]), []).append(attempt)
-    ok_shown = f"http://127.0.0.1:{ok.port}/hook"
     assert [(a["answer"], a["n"]) for a in by_target[("ping", ok_shown)]] == [("500", "1"), ("200", "2")]
     first, second = by_target[("ping", ok_shown)]
     assert re.fullmatch(r"next try \d\d:\d\d:\d\d \(in 0s\)", first["then"])
