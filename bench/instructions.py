@@ -176,17 +176,20 @@ class Edge:
     a request goes through (the connection's ASGI layers, Falcon, every middleware, the API
     key, the console's line) and no work of its own."""
 
-    async def on_get(self, req: Any, resp: Any) -> None:
-        from komoju_server.api.responses import send
-
-        send(resp, {})
-
-    async def on_post(self, req: Any, resp: Any) -> None:
+    def __init__(self) -> None:
+        # Imported here, not for each request: the count is of the request, not of an import.
         from komoju_server.api.requests import body
         from komoju_server.api.responses import send
 
-        await body(req)
-        send(resp, {})
+        self._body = body
+        self._send = send
+
+    async def on_get(self, req: Any, resp: Any) -> None:
+        self._send(resp, {})
+
+    async def on_post(self, req: Any, resp: Any) -> None:
+        await self._body(req)
+        self._send(resp, {})
 
 
 def baseline_app(directory: Path) -> App:
