@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from komoju_server.store import Conflict, Write, open_store
+from komoju_server.store.base import condition
 
 TABLE = "CREATE TABLE things (id TEXT PRIMARY KEY, n INTEGER NOT NULL)"
 
@@ -177,20 +178,27 @@ def test_attempts_recorded_before_say_only_could_not_connect_after_the_migration
 def test_a_unit_of_inserts_alone_is_one_statement_and_all_or_nothing_on_postgres(postgres_url: str):
     """PostgreSQL runs a unit whose writes only insert as one statement (one round trip): it
     is still all or nothing, and a later insert that fails takes the earlier ones with it."""
-    from komoju_server.store.postgres import _inserts_alone
+    from komoju_server.store.postgres import _as_one_statement
 
     insert = "INSERT INTO things (id, n) VALUES (?, ?)"
     note = "INSERT INTO copies (id, n) VALUES (?, ?)"
     copy = "INSERT INTO copies (id, n) SELECT id, n FROM things WHERE id = ?"
-    assert _inserts_alone([Write(insert, ("a", 1), expect=1), Write(insert, ("b", 2), expect=1)])
-    assert _inserts_alone([Write(note, ("c", 1), expect=1), Write(copy, ("z",))])  # reads no table the unit writes
+    assert _as_one_statement([Write(insert, ("a", 1), expect=1), Write(insert, ("b", 2), expect=1)])
+    assert _as_one_statement([Write(note, ("c", 1), expect=1), Write(copy, ("z",))])  # reads no table the unit writes
     # Not alone: an update, an upsert, a read of a table the unit writes, a count to check
     # on an INSERT ... SELECT, several rows of VALUES.
-    assert not _inserts_alone([Write(insert, ("a", 1), expect=1), Write("UPDATE things SET n = 0", expect=1)])
-    assert not _inserts_alone([Write(insert + " ON CONFLICT DO NOTHING", ("a", 1), expect=1)])
-    assert not _inserts_alone([Write(insert, ("a", 1), expect=1), Write(copy, ("a",))])
-    assert not _inserts_alone([Write(copy, ("a",), expect=1)])
-    assert not _inserts_alone([Write("INSERT INTO things (id, n) VALUES (?, ?), (?, ?)", ("a", 1, "b", 2), expect=2)])
+    assert not _as_one_statement([Write(insert, ("a", 1), expect=1), Write("UPDATE things SET n = 0", expect=1)])
+    assert not _as_one_statement([Write(insert + " ON CONFLICT DO NOTHING", ("a", 1), expect=1)])
+    assert not _as_one_statement([Write(insert, ("a", 1), expect=1), Write(copy, ("a",))])
+    assert not _as_one_statement([Write(copy, ("a",), expect=1)])
+    two_rows = "INSERT INTO things (id, n) VALUES (?, ?), (?, ?)"
+    assert not _as_one_statement([Write(two_rows, ("a", 1, "b", 2), expect=2)])
+    # A condition goes along, if it is the only one and reads no table an earlier insert writes.
+    held = condition("SELECT 1 FROM copies WHERE id = ?", ("c",), "held")
+    assert _as_one_statement([Write(insert, ("a", 1), expect=1), held])
+    assert not _as_one_statement([held])  # nothing to write
+    assert not _as_one_statement([Write(insert, ("a", 1), expect=1), held, held])
+    assert not _as_one_statement([Write(note, ("d", 1), expect=1), held])
 
     async def scenario() -> None:
         store = open_store(postgres_url)
@@ -211,6 +219,45 @@ def test_a_unit_of_inserts_alone_is_one_statement_and_all_or_nothing_on_postgres
             # A unit whose copy reads the row it just made still sees it (run statement by statement).
             await store.run([Write(insert, ("y", 5), expect=1), Write(copy, ("y",))])
             assert await store.fetch_all("SELECT id, n FROM copies ORDER BY id") == [("c", 7), ("x", 1), ("y", 5)]
+        finally:
+            await store.close()
+
+    run(scenario())
+
+
+def test_a_unit_holding_on_a_condition_is_written_only_while_it_holds(database_url: str):
+    """A condition (a query that must find its rows) lets a unit rely on a value read before:
+    when another unit changed it meanwhile, nothing of the unit is written and Conflict names
+    the condition. On PostgreSQL the inserts and the condition are one statement."""
+
+    async def scenario() -> None:
+        store = open_store(database_url)
+        await store.migrate()
+        await store.open()
+        try:
+            await store.run([Write(TABLE), Write("INSERT INTO things (id, n) VALUES ('clock', 60)")])
+            insert = "INSERT INTO things (id, n) VALUES (?, ?)"
+            clock_is = "SELECT 1 FROM things WHERE id = 'clock' AND n = ?"
+            assert await store.run([Write(insert, ("a", 1), expect=1), condition(clock_is, (60,), "clock")]) == [1, 1]
+            await store.run([Write("UPDATE things SET n = 120 WHERE id = 'clock'", expect=1)])
+            stale = [Write(insert, ("b", 2), expect=1), Write(insert, ("c", 3), expect=1)]
+            try:
+                await store.run([*stale, condition(clock_is, (60,), "clock")])
+            except Conflict as conflict:
+                assert (conflict.write.label, conflict.rows) == ("clock", 0)
+            else:
+                raise AssertionError("a unit was written on a condition that no longer held")
+            # The same in a transaction (an update makes it more than inserts), and in a shared batch.
+            moves = Write("UPDATE things SET n = n + 1 WHERE id = 'a'", expect=1)
+            results = await asyncio.gather(
+                store.run([moves, condition(clock_is, (60,), "clock")]),
+                store.run([Write(insert, ("d", 4), expect=1), condition(clock_is, (120,), "clock")]),
+                return_exceptions=True,
+            )
+            assert isinstance(results[0], Conflict) and results[0].write.label == "clock"
+            assert results[1] == [1, 1]
+            rows = await store.fetch_all("SELECT id, n FROM things ORDER BY id")
+            assert rows == [("a", 1), ("clock", 120), ("d", 4)]
         finally:
             await store.close()
 

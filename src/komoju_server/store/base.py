@@ -4,7 +4,9 @@ Reads are plain queries. Writes come as a *unit of work*: a list of statements a
 atomically, each of which may state how many rows it must touch. A statement that touches
 a different number of rows (a conditional `UPDATE ... WHERE version = ?` that lost a race,
 an `INSERT ... ON CONFLICT DO NOTHING` that found a row) rolls the whole unit back and
-raises `Conflict`, naming the statement; nothing of the unit is written.
+raises `Conflict`, naming the statement; nothing of the unit is written. A unit may also
+hold on a *condition*: a query that changes nothing and must find exactly `expect` rows when
+the unit runs (a value this process read earlier and still takes as true), else the same.
 
 SQL is written once, with `?` placeholders; backends translate as they need.
 
@@ -52,6 +54,13 @@ class Write:
     # An insert into an append-only list: its last `?` is the new row's position, which the
     # store gives (SQLite at once, PostgreSQL after commit; see store/listing.py).
     appends: Appends | None = None
+    # A query (SELECT) that changes nothing: the unit holds only if it finds `expect` rows.
+    condition: bool = False
+
+
+def condition(sql: str, params: Sequence[Any], label: str) -> Write:
+    """A unit's condition (see above) that exactly one row is found."""
+    return Write(sql, params, expect=1, label=label, condition=True)
 
 
 class Conflict(Exception):

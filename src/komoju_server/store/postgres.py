@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from komoju_server.store import listing, migrations
-from komoju_server.store.base import Appends, Outage, Row, Write, check
+from komoju_server.store.base import Appends, Conflict, Outage, Row, Write, check
 
 _RETRIES = 5
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection
@@ -72,13 +72,20 @@ def _params(write: Write) -> Sequence[Any]:
     return write.params if write.appends is None else (*write.params, None)
 
 
-def _inserts_alone(unit: Sequence[Write]) -> bool:
-    """Whether every write of `unit` can only insert, and none reads a table another one
-    writes: then the unit needs no check once it ran, and the order of its writes does not
-    matter. An insert of one row of VALUES inserts that row or fails; an `INSERT ... SELECT`
-    must have no count to check."""
+def _as_one_statement(unit: Sequence[Write]) -> bool:
+    """Whether `unit` can run as one statement: every write only inserts, but for at most one
+    condition, and none reads a table an earlier one writes. Then the unit needs no check once
+    it ran but the condition's, which the statement makes itself, and the order of its writes
+    does not matter (each sees the database as it was before the statement). An insert of one
+    row of VALUES inserts that row or fails; an `INSERT ... SELECT` must have no count to check."""
     written: set[str] = set()
+    conditions = 0
     for write in unit:
+        if write.condition:
+            conditions += 1
+            if conditions > 1 or write.expect is None or _tables_read(write.sql) & written:
+                return False
+            continue
         shape = _insert_shape(write.sql)
         if shape is None:
             return False
@@ -86,7 +93,12 @@ def _inserts_alone(unit: Sequence[Write]) -> bool:
         if reads & written or write.expect not in (None, 1) or (write.expect == 1 and not one_row):
             return False
         written.add(table)
-    return bool(unit)
+    return bool(written)
+
+
+@lru_cache(maxsize=1024)
+def _tables_read(sql: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql.upper()))
 
 
 @lru_cache(maxsize=1024)  # a unit's statements are a few constant texts, asked about on every write
@@ -97,25 +109,33 @@ def _insert_shape(sql: str) -> tuple[str, frozenset[str], bool] | None:
     upper = sql.upper()
     if not upper.startswith("INSERT INTO ") or "ON CONFLICT" in upper or "RETURNING" in upper:
         return None
-    reads = frozenset(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", upper))
+    reads = _tables_read(sql)
     return upper.split()[2].split("(")[0], reads, not reads and "), (" not in upper
 
 
 @lru_cache(maxsize=256)
-def _combined(statements: tuple[str, ...]) -> str:
-    """Inserts as one statement of data-modifying WITH queries, answering each one's row count.
-    (Each sees the database as it was before the statement, so none may read another's row:
-    inserts don't.)"""
-    queries = ", ".join(f"w{i} AS ({sql} RETURNING 1)" for i, sql in enumerate(statements))
-    counts = ", ".join(f"(SELECT COUNT(*) FROM w{i})" for i in range(len(statements)))
-    return translate(f"WITH {queries} SELECT {counts}")
+def _combined(statements: tuple[tuple[str, int | None], ...]) -> str:
+    """The writes as one statement of WITH queries, answering each one's row count: inserts
+    (data-modifying, each `(sql, None)`) and a condition (`(sql, rows it must find)`). A
+    condition that finds another count divides by zero, which aborts the statement, inserts
+    and all: nothing is written, and no row is locked to hold the condition."""
+    queries, counts = [], []
+    for i, (sql, expect) in enumerate(statements):
+        if expect is None:
+            queries.append(f"w{i} AS ({sql} RETURNING 1)")
+            counts.append(f"(SELECT COUNT(*) FROM w{i})")
+        else:
+            queries.append(f"w{i} AS ({sql})")
+            # Not constant, so not folded while planning: it divides only when it runs.
+            counts.append(f"(SELECT COUNT(*) / (COUNT(*) = {int(expect)})::int FROM w{i})")
+    return translate(f"WITH {', '.join(queries)} SELECT {', '.join(counts)}")
 
 
 def _one_statement(unit: Sequence[Write]) -> tuple[str, list[Any]]:
     params: list[Any] = []
     for write in unit:
         params.extend(_params(write))
-    return _combined(tuple(write.sql for write in unit)), params
+    return _combined(tuple((write.sql, write.expect if write.condition else None) for write in unit)), params
 
 
 def _rowcount(status: str) -> int:
@@ -203,11 +223,15 @@ class PostgresStore:
         assert self._pool is not None
         appended = [write.appends for write in unit if write.appends is not None]
         async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-            if _inserts_alone(unit):
+            if _as_one_statement(unit):
                 # One round trip instead of one per statement and two more for BEGIN and
                 # COMMIT: a single statement is atomic and, committed, durable by itself.
                 sql, params = _one_statement(unit)
-                counts = list(await conn.fetchrow(sql, *params))
+                try:
+                    counts = list(await conn.fetchrow(sql, *params))
+                except asyncpg.exceptions.DivisionByZeroError:  # the condition did not hold
+                    held = next(write for write in unit if write.condition)
+                    raise Conflict(held, 0) from None
             else:
                 async with conn.transaction():
                     counts = []

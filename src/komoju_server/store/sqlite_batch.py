@@ -112,7 +112,8 @@ class Batch:
             elif "list_positions" in write.sql:  # a statement of its own on the counters (a reset)
                 self._counters.write(self._conn)
                 self._counters.forget()
-            rows = self._conn.execute(write.sql, params).rowcount
+            cursor = self._conn.execute(write.sql, params)
+            rows = len(cursor.fetchall()) if write.condition else cursor.rowcount
             check(write, rows)
             counts.append(rows)
         return counts
