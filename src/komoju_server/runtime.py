@@ -47,7 +47,11 @@ class Runtime:
         self.keyring = KeyRing(store)
         # Rate limits, quotas and failed authentications (API and dashboard sign-in), per process.
         self.throttle = Throttle(limits_from(settings))
-        self.clock = Clock(store, cache_seconds=ONE_PROCESS_TTL if settings.is_sqlite else 0.0)
+        self.clock = (
+            Clock(store, cache_seconds=ONE_PROCESS_TTL)
+            if settings.is_sqlite
+            else Clock(store, cache_seconds=0.0, shared=True)  # other processes and hosts move it too
+        )
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends
         # them, so it comes first, then the outbox that tells it, then the events it fans out.

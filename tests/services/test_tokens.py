@@ -13,7 +13,7 @@ import pytest
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.services.tokens import Tokens
-from komoju_server.store import Conflict, Store, open_store
+from komoju_server.store import Conflict, Store, Write, open_store
 from komoju_server.store import tokens as table
 from komoju_server.store.vault import Vault
 
@@ -31,6 +31,12 @@ class MerchantClock:
 
     async def now(self, caller: Caller) -> int:
         return self.value
+
+    async def now_for_write(self, caller: Caller) -> tuple[int, list[Write]]:
+        return self.value, []  # one process: nothing to hold on
+
+    def moved(self, caller: Caller, conflict: Conflict, held: list[Write]) -> None:
+        return None
 
 
 def run_with(tmp_path: Path, body: Callable[[Store, Tokens, MerchantClock], Awaitable[None]]) -> None:

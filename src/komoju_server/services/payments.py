@@ -45,7 +45,7 @@ from komoju_server.processors import (
 )
 from komoju_server.services import answers, inputs
 from komoju_server.services.changes import change
-from komoju_server.services.clock import Clock
+from komoju_server.services.clock import Clock, ClockMoved
 from komoju_server.services.events import Events
 from komoju_server.services.locks import KeyedLocks
 from komoju_server.store import Conflict, Store, Write, intents, timers
@@ -194,8 +194,22 @@ class Payments:
     async def create(
         self, caller: Caller, new: inputs.NewPayment, base_url: str, along: Along | None = None
     ) -> Created:
+        try:
+            return await self._create(caller, new, base_url, along, fresh_clock=False)
+        except ClockMoved:  # by another process, since this one read it: nothing was written
+            return await self._create(caller, new, base_url, along, fresh_clock=True)
+
+    async def _create(
+        self, caller: Caller, new: inputs.NewPayment, base_url: str, along: Along | None, fresh_clock: bool
+    ) -> Created:
         at = along.at if along is not None else None
-        now = at if at is not None else await self._clock.now(caller)
+        held: list[Write] = []  # what the unit holds on: the clock read before, unmoved
+        if at is not None:
+            now = at
+        elif fresh_clock or self._remote(caller):  # a remote charge is claimed before it is written
+            now = await self._clock.now(caller)
+        else:
+            now, held = await self._clock.now_for_write(caller)
         resolved = await self._resolve(caller, new.source, now)
         if resolved.bound_to is not None and resolved.bound_to != (new.amount, new.currency):
             raise ApiError("invalid_token", "payment_details", message=OTHER_PAYMENT)
@@ -253,10 +267,13 @@ class Payments:
         result = await processor.charge(request)
         unit, answer = self._new_payment(caller, payment, method, resolved.details, result, along)
         try:
-            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, along)])
+            await self._store.run([*unit, *resolved.writes, *self._answer(payment, answer, along), *held])
         except Conflict as conflict:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
+            moved = self._clock.moved(caller, conflict, held)
+            if moved is not None:
+                raise moved from conflict
             raise
         return Created(payment, answer)
 
@@ -359,6 +376,10 @@ class Payments:
         if isinstance(source, inputs.TokenDetails):
             return await self._sources.from_token(caller, source.token_id, "payment_details", now)
         return Resolved(source.method, source.details, [])
+
+    def _remote(self, caller: Caller) -> bool:
+        processor = self._processors.for_mode(caller.mode)
+        return processor is not None and processor.remote
 
     def _processor(self, caller: Caller) -> Processor:
         processor = self._processors.for_mode(caller.mode)

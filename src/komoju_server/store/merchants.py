@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from komoju_server.store.base import Row, Store, Write
+from komoju_server.store.base import Row, Store, Write, condition
 
 KEYS_TABLE = "api_keys"  # the vault binds a sealed key to this table and its key_hash
 
@@ -100,6 +100,11 @@ async def count(store: Store) -> int:
 async def clock_offset(store: Store, merchant_id: str) -> int:
     row = await store.fetch_one("SELECT clock_offset FROM merchants WHERE id = ?", (merchant_id,))
     return int(row[0]) if row else 0
+
+
+def clock_unmoved(merchant_id: str, offset: int) -> Write:
+    """The condition of a unit written with the clock read at `offset`: that it is still there."""
+    return condition("SELECT 1 FROM merchants WHERE id = ? AND clock_offset = ?", (merchant_id, offset), "clock moved")
 
 
 def reset_clock(merchant_id: str) -> Write:

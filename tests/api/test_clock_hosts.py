@@ -1,0 +1,60 @@
+"""The sandbox clock on PostgreSQL, where several hosts share one database: a payment made on
+one host after the clock was moved on another is dated by the moved clock, although the first
+host dates its payments by what it read of the clock before (services/clock.py: the payment's
+unit holds on the clock being unmoved, and is made again when it was moved)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from tests.inprocess import InProcessServer
+
+CARD = {"type": "credit_card", "number": "4111111111111111", "month": 12, "year": 2030, "verification_value": "123"}
+HOUR = 3600
+
+
+@pytest.fixture
+def hosts(postgres_url: str) -> Iterator[tuple[InProcessServer, InProcessServer]]:
+    a = InProcessServer.start(postgres_url)
+    try:
+        b = InProcessServer.start(postgres_url)
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+def seconds_ahead(payment: dict) -> float:
+    """How far ahead of real time the payment was dated."""
+    return datetime.fromisoformat(payment["created_at"].replace("Z", "+00:00")).timestamp() - time.time()
+
+
+def test_a_payment_on_one_host_is_dated_by_the_clock_moved_on_another(hosts):
+    a, b = hosts
+    with a.client(a.secret_key) as on_a, b.client(b.secret_key) as on_b:
+        body = {"amount": 1000, "currency": "JPY", "payment_details": CARD}
+        before = on_a.post("/payments", json=body)  # host A reads the clock (offset 0) and keeps it
+        assert before.status_code == 200, before.text
+        assert abs(seconds_ahead(before.json())) < 60
+
+        moved = on_b.post("/sandbox/clock/advance", json={"seconds": HOUR})
+        assert moved.status_code == 200 and moved.json()["offset"] == HOUR
+
+        after = [on_a.post("/payments", json=body) for _ in range(2)]
+        for answer in after:
+            assert answer.status_code == 200, answer.text
+            assert abs(seconds_ahead(answer.json()) - HOUR) < 60
+        # The attempt made with the old clock left nothing: three payments, three events.
+        listed = on_b.get("/payments").json()
+        assert listed["total"] == 3
+        assert {p["id"] for p in listed["data"]} == {before.json()["id"], *(r.json()["id"] for r in after)}
+        events = on_b.get("/events").json()
+        assert sorted(e["data"]["id"] for e in events["data"] if e["type"] == "payment.captured") == sorted(
+            p["id"] for p in listed["data"]
+        )
