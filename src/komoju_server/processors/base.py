@@ -15,9 +15,9 @@ How a call can end:
 
 The payments service calls a processor once per intent: claim the intent in a unit of work,
 call, record the outcome in another (see `services/payments.py`). A processor that is not
-`remote` (the sandbox: it keeps no state and calls nothing outside this process) may be called
-in the unit's own decide step for a new payment, the hot path, since calling it again is
-harmless.
+`remote` (the sandbox: it keeps no state and calls nothing outside this process) is called
+in the unit's own decide step instead, for a new payment and for every action on one, since
+calling it again after a lost race is harmless.
 """
 
 from __future__ import annotations

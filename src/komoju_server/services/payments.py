@@ -427,12 +427,46 @@ class Payments:
     async def _act(
         self, caller: Caller, payment_id: str, plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]]
     ) -> Payment:
-        """Claim an intent, call the processor once with its key, record the answer."""
+        """Claim an intent, call the processor once with its key, record the answer. A processor
+        that is not remote (the sandbox) is asked within one unit of work instead."""
         processor = self._processor(caller)
         key = ids.new_id()  # minted once: every retry below claims under it
+        if not processor.remote:
+            return await self._act_locally(caller, processor, payment_id, key, plan)
         claimed = await self._claim(caller, payment_id, key, plan)
         result = await self._call(key, _ask(processor, claimed.kind, key, claimed.request, claimed.secrets))
         return await self._record(caller, payment_id, key, claimed.kind, claimed.request, result)
+
+    async def _act_locally(
+        self,
+        caller: Caller,
+        processor: Processor,
+        payment_id: str,
+        key: str,
+        plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]],
+    ) -> Payment:
+        """Decide, ask and record in one unit of work, with no intent: the processor calls
+        nothing outside this process, so asking it again after a lost race is harmless (as for
+        a new payment, processors/base.py), and one commit answers the request, not two."""
+
+        async def attempt() -> Payment:
+            payment = await self.get(caller, payment_id)
+            seen = payment.version
+            pending = await intents.pending_for(self._store, payment_id)  # left by a remote processor
+            now = await self._clock.now(caller)
+            planned = await plan(payment, pending, now)
+            result = await _ask(processor, planned.kind, key, planned.request, planned.secrets)
+            writes = self._apply(caller, planned.kind, payment, planned.request, result, now)
+            unit = [table.update(payment, seen), *planned.writes, *writes]
+            try:
+                await self._store.run([*unit, *answers.writes_for(200, payment.to_api(caller.api_version))])
+            except Conflict as conflict:
+                if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
+                    raise ApiError("invalid_token", "payment_details") from conflict
+                raise
+            return payment
+
+        return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
 
     async def _claim(
         self,
