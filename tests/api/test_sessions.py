@@ -308,6 +308,17 @@ def test_keys_and_merchants_see_only_their_sessions(server, merchant_api, mercha
         assert live.get(f"/sessions/{session['id']}").status_code == 404
 
 
+def test_each_merchant_s_sessions_name_that_merchant(server, merchant_api):
+    """The shop's name is read once per merchant and kept: never another merchant's."""
+    other = server.new_merchant("Another Shop")
+    with server.client(other["test_secret_key"]) as other_api:
+        for _ in range(2):
+            assert made(merchant_api)["merchant"] == {"name": "merchant"}
+            assert made(other_api)["merchant"] == {"name": "Another Shop"}
+            session = made(other_api)
+            assert other_api.get(f"/sessions/{session['id']}").json()["merchant"] == {"name": "Another Shop"}
+
+
 # -- paying -----------------------------------------------------------------------------------
 
 

@@ -203,6 +203,7 @@ def method_entry(method: Method, amount: int, currency: str) -> dict[str, Any]:
     return entry
 
 
+@functools.lru_cache(maxsize=1024)  # walks the whole catalogue; a shop asks for a few amounts
 def available(currency: str, amount: int, session_mode: str) -> tuple[str, ...]:
     """The payment types a session of this currency, amount and mode may offer: those of the
     catalogue that take the currency (and, when a payment is made, the amount). A session that

@@ -48,6 +48,7 @@ from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
 EXPIRY_TIMER = "session.expire"
 PARAM = "payment_details"
 RETRY_ON = (table.UPDATE_LABEL,)
+MAX_NAMES = 10_000  # merchants' names kept; more, and all are forgotten
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Sessions:
         self._secure_tokens = secure_tokens
         self._scheduler = scheduler
         self._locks = KeyedLocks()
+        self._names: dict[str, str] = {}  # merchant id -> name, which never changes once made
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -108,7 +110,15 @@ class Sessions:
         return await self._clock.now(caller)
 
     async def _merchant_name(self, caller: Caller) -> str | None:
-        return await merchants_table.name(self._store, caller.merchant_id)
+        """The shop's name: read once, since nothing renames a merchant (in any process)."""
+        name = self._names.get(caller.merchant_id)
+        if name is None:
+            name = await merchants_table.name(self._store, caller.merchant_id)
+            if name is not None:
+                if len(self._names) >= MAX_NAMES:
+                    self._names.clear()
+                self._names[caller.merchant_id] = name
+        return name
 
     async def payment_of(self, caller: Caller, session: Session) -> dict[str, Any] | None:
         """The session's payment as it is now, if it has one."""
