@@ -42,6 +42,25 @@ def test_sealed_value_hides_the_details_and_never_repeats():
         assert blob[:1] == b"\x01"
 
 
+def test_no_two_seals_share_a_nonce_even_across_a_fork():
+    """Nonces come from the pooled CSPRNG bytes of domain/ids.py: a forked worker must not
+    take the bytes its parent takes next (AES-GCM under one key must never repeat a nonce)."""
+    import os
+
+    vault = Vault(KEY)
+    vault.seal(DETAILS, "tokens", "tok_a")  # the pool now holds bytes the parent will use next
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, b"".join(vault.seal(DETAILS, "tokens", "tok_a")[1:13] for _ in range(100)))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    data = os.read(read, 1 << 16)
+    child = {data[i : i + 12] for i in range(0, len(data), 12)}
+    parent = {vault.seal(DETAILS, "tokens", "tok_a")[1:13] for _ in range(2000)}
+    assert len(child) == 100 and len(parent) == 2000 and not child & parent
+
+
 def test_another_key_does_not_open():
     sealed = Vault(KEY).seal(DETAILS, "tokens", "tok_a")
     with pytest.raises(VaultError, match="does not open with this vault key"):

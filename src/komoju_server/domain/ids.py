@@ -22,7 +22,7 @@ _pool_at = 0
 _pool_lock = threading.Lock()
 
 
-def _random_bytes(n: int) -> bytes:
+def random_bytes(n: int) -> bytes:
     """`n` bytes from the OS's CSPRNG, fetched 8 KB at a time: os.urandom releases the GIL, and
     under load every release hands the core to the SQLite writer thread for a while."""
     global _pool, _pool_at
@@ -71,9 +71,9 @@ def new_id() -> str:
 
 def random_chars(length: int) -> str:
     """`length` characters of [0-9a-z], each equally likely (about 5.2 bits each)."""
-    out = _random_bytes(length + 8).translate(_TABLE, _UNEVEN)
+    out = random_bytes(length + 8).translate(_TABLE, _UNEVEN)
     while len(out) < length:  # 8 spare bytes: about once in 10^11 ids
-        out += _random_bytes(length + 8).translate(_TABLE, _UNEVEN)
+        out += random_bytes(length + 8).translate(_TABLE, _UNEVEN)
     return out[:length].decode("ascii")
 
 
