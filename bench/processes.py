@@ -61,8 +61,14 @@ class Server:
     def start(
         cls, name: str, argv: Sequence[str], cpu: int | None, cwd: str | None = None, health: str = "/health"
     ) -> Server:
+        # A process group of its own, so that stopping it stops every process it forked too.
         process = subprocess.Popen(
-            pinned(argv, cpu), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd
+            pinned(argv, cpu),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=cwd,
+            start_new_session=True,
         )
         assert process.stdout is not None
         first = process.stdout.readline().strip()
@@ -99,6 +105,10 @@ class Server:
         raise RuntimeError(f"{self.name} never became healthy:\n" + "".join(self.output))
 
     def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, then SIGKILL after `timeout` seconds; then SIGKILL to whatever of its
+        process group is left. A baseline with --workers 2 whose first process was killed
+        after a shutdown that hung left its other worker running, an orphan that went on
+        using the cores of every later measurement."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -106,6 +116,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # nothing of the group is left
+            pass
         return self.process.returncode
 
 

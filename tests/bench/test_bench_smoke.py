@@ -275,3 +275,55 @@ def test_the_baselines_workers_are_stopped_even_when_one_ignores_sigterm():
     for pid in children:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reaped: no such child any more
+
+
+def test_a_stopped_server_leaves_none_of_its_processes_behind(tmp_path):
+    """A server whose shutdown hangs is killed, and a process it forked with it: an orphaned
+    baseline worker once kept loading the cores through every later measurement."""
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    from bench.processes import Server
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(
+        """
+import http.server, os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a shutdown that never ends, in both processes
+child = os.fork()
+if child == 0:
+    time.sleep(600)
+    os._exit(0)
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+print(f"listening on http://127.0.0.1:{server.server_port}", flush=True)
+print(f"child {child}", flush=True)
+server.serve_forever()
+"""
+    )
+    server = Server.start("stubborn", [sys.executable, str(script)], cpu=None)
+    deadline = time.monotonic() + 10
+    while not any(line.startswith("child ") for line in server.output) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child = int(next(line for line in server.output if line.startswith("child ")).split()[1])
+    server.stop(timeout=0.5)
+
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            return False
+        return state != "Z"  # a zombie has exited; only its parent's reaping is left
+
+    deadline = time.monotonic() + 5
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not running(child)
+    assert not running(server.pid)
