@@ -280,7 +280,6 @@ def test_the_baselines_workers_are_stopped_even_when_one_ignores_sigterm():
 def test_a_stopped_server_leaves_none_of_its_processes_behind(tmp_path):
     """A server whose shutdown hangs is killed, and a process it forked with it: an orphaned
     baseline worker once kept loading the cores through every later measurement."""
-    import os
     import sys
     import time
     from pathlib import Path
