@@ -450,20 +450,11 @@ class Payments:
         a new payment, processors/base.py), and one commit answers the request, not two."""
 
         async def attempt() -> Payment:
-            payment = await self.get(caller, payment_id)
-            seen = payment.version
-            pending = await intents.pending_for(self._store, payment_id)  # left by a remote processor
-            now = await self._clock.now(caller)
-            planned = await plan(payment, pending, now)
+            payment, seen, planned, now = await self._planned(caller, payment_id, plan)
             result = await _ask(processor, planned.kind, key, planned.request, planned.secrets)
             writes = self._apply(caller, planned.kind, payment, planned.request, result, now)
             unit = [table.update(payment, seen), *planned.writes, *writes]
-            try:
-                await self._store.run([*unit, *answers.writes_for(200, payment.to_api(caller.api_version))])
-            except Conflict as conflict:
-                if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
-                    raise ApiError("invalid_token", "payment_details") from conflict
-                raise
+            await self._run_spending(unit + answers.writes_for(200, payment.to_api(caller.api_version)))
             return payment
 
         return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
@@ -476,23 +467,33 @@ class Payments:
         plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]],
     ) -> Plan:
         async def attempt() -> Plan:
-            payment = await self.get(caller, payment_id)
-            seen = payment.version
-            pending = await intents.pending_for(self._store, payment_id)
-            now = await self._clock.now(caller)
-            planned = await plan(payment, pending, now)
+            payment, seen, planned, now = await self._planned(caller, payment_id, plan)
             claim = self._claim_write(
                 caller.scope, payment_id, key, planned.kind, planned.amount, planned.request, planned.secrets, now
             )
-            try:
-                await self._store.run([table.update(payment, seen), claim, *planned.writes])
-            except Conflict as conflict:
-                if conflict.write.label == USE_TOKEN:  # a prepaid top-up's token, used concurrently
-                    raise ApiError("invalid_token", "payment_details") from conflict
-                raise
+            await self._run_spending([table.update(payment, seen), claim, *planned.writes])
             return planned
 
         return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
+
+    async def _planned(
+        self, caller: Caller, payment_id: str, plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]]
+    ) -> tuple[Payment, int, Plan, int]:
+        """The payment as read, the version read, what `plan` makes of it (with the intents a
+        remote processor left pending on it), and the merchant's now."""
+        payment = await self.get(caller, payment_id)
+        pending = await intents.pending_for(self._store, payment_id)
+        now = await self._clock.now(caller)
+        return payment, payment.version, await plan(payment, pending, now), now
+
+    async def _run_spending(self, unit: list[Write]) -> None:
+        """Runs a unit that may use a token (a prepaid top-up's): used concurrently, it is invalid."""
+        try:
+            await self._store.run(unit)
+        except Conflict as conflict:
+            if conflict.write.label == USE_TOKEN:
+                raise ApiError("invalid_token", "payment_details") from conflict
+            raise
 
     async def _record(
         self, caller: Caller, payment_id: str, key: str, kind: str, request: dict[str, Any], result: Any
