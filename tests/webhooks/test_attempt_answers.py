@@ -30,6 +30,7 @@ class Answering:
     def __init__(self) -> None:
         self.status, self.body, self.headers = 200, b"ok", {"Content-Type": "text/plain"}
         self.bodies: list[bytes] = []
+        self.cookies: list[str | None] = []  # the Cookie header of each POST
         box = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -37,6 +38,7 @@ class Answering:
 
             def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
                 box.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                box.cookies.append(self.headers.get("Cookie"))
                 self.send_response(box.status)
                 for name, value in box.headers.items():
                     self.send_header(name, value)
@@ -128,3 +130,16 @@ def test_no_answer_keeps_no_body(app):
     attempt = settled(app, event_id).attempts[0]
     assert (attempt.response_code, attempt.response_body) == (None, None)
     assert attempt.error
+
+
+def test_a_receiver_s_cookies_never_come_back(app, answering):
+    """Deliveries keep no state between them: a receiver that sets a cookie is not sent it."""
+    answering.headers = {"Content-Type": "text/plain", "Set-Cookie": "receiver_session=abc123; Path=/"}
+    first_event(app, answering.url)
+    with app.client(app.secret_key) as api:
+        payments = [created(api, card()) for _ in range(3)]
+        events = api.get("/events").json()["data"]
+    for payment in payments:
+        event = next(e for e in events if e["data"]["id"] == payment["id"])
+        settled(app, event["id"])
+    assert len(answering.cookies) >= 4 and set(answering.cookies) == {None}
