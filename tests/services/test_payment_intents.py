@@ -266,3 +266,28 @@ def test_what_the_processor_reports_later_is_applied_once(database_url):
         assert types == ["payment.authorized", "payment.captured", "payment.refund.created", "payment.refunded"]
 
     run(database_url, scenario)
+
+
+TEST = Caller("merchant1", "test", "secret")
+
+
+def test_racing_sandbox_refunds_from_two_processes_never_exceed_the_total_and_claim_no_intent(database_url):
+    """The sandbox is asked within the unit that records its answer (no intent): the payment's
+    version still lets only one of two racing processes write, and the other plans again."""
+
+    async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
+        one, two = process(), process()
+        payment = (await one.create(TEST, card_payment(), "")).payment
+        results = await outcomes([service.refund(TEST, payment.id, Refund(300)) for service in (one, two) * 4])
+        refunded = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, ApiError)]
+        assert len(refunded) == 3 and len(refused) == 5  # 1,100 yen: three refunds of 300 fit
+        assert {(e.code, e.param) for e in refused} == {("not_refundable", "amount")}
+        stored = await one.get(TEST, payment.id)
+        assert stored.amount_refunded == 900 and len(stored.refunds) == 3
+        created = await store.fetch_all("SELECT id FROM events WHERE type = 'payment.refund.created'")
+        assert len(created) == 3
+        assert await store.fetch_all("SELECT idem_key FROM processor_intents") == []
+        assert not fake.calls  # the live processor was never asked
+
+    run(database_url, scenario)
