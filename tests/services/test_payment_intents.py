@@ -16,6 +16,7 @@ import pytest
 
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
+from komoju_server.domain.payment import Payment
 from komoju_server.methods import clean_details, method_of
 from komoju_server.processors import PaymentResult, Processors, RefundResult
 from komoju_server.processors.fake import FakeProcessor, Trouble
@@ -75,19 +76,24 @@ async def all_settled(store: Store) -> bool:
     return row is not None and row[0] == 0
 
 
+async def race_refunds(caller: Caller, one: Payments, two: Payments) -> Payment:
+    """Eight refunds of 300 from two processes on a 1,100-yen payment: three fit, five are
+    refused on the amount. Returns the payment as stored after the race."""
+    payment = (await one.create(caller, card_payment(), "")).payment
+    results = await outcomes([service.refund(caller, payment.id, Refund(300)) for service in (one, two) * 4])
+    refunded = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, ApiError)]
+    assert len(refunded) == 3 and len(refused) == 5
+    assert {(e.code, e.param) for e in refused} == {("not_refundable", "amount")}
+    stored = await one.get(caller, payment.id)
+    assert stored.amount_refunded == 900 and len(stored.refunds) == 3
+    return stored
+
+
 def test_racing_refunds_from_two_processes_reach_the_processor_once_each_and_never_exceed_the_total(database_url):
     async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
-        one, two = process(), process()
-        payment = (await one.create(LIVE, card_payment(), "")).payment
         fake.delay = 0.01
-        calls = [service.refund(LIVE, payment.id, Refund(300)) for service in (one, two) * 4]
-        results = await outcomes(calls)
-        refunded = [r for r in results if not isinstance(r, BaseException)]
-        refused = [r for r in results if isinstance(r, ApiError)]
-        assert len(refunded) == 3 and len(refused) == 5  # 1,100 yen: three refunds of 300 fit
-        assert {(e.code, e.param) for e in refused} == {("not_refundable", "amount")}
-        stored = await one.get(LIVE, payment.id)
-        assert stored.amount_refunded == 900 and len(stored.refunds) == 3
+        payment = await race_refunds(LIVE, process(), process())
         assert fake.effects[f"refund {payment.reference}"] == 3 == fake.calls["refund"]
         assert await all_settled(store)
 
@@ -276,15 +282,7 @@ def test_racing_sandbox_refunds_from_two_processes_never_exceed_the_total_and_cl
     version still lets only one of two racing processes write, and the other plans again."""
 
     async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
-        one, two = process(), process()
-        payment = (await one.create(TEST, card_payment(), "")).payment
-        results = await outcomes([service.refund(TEST, payment.id, Refund(300)) for service in (one, two) * 4])
-        refunded = [r for r in results if not isinstance(r, BaseException)]
-        refused = [r for r in results if isinstance(r, ApiError)]
-        assert len(refunded) == 3 and len(refused) == 5  # 1,100 yen: three refunds of 300 fit
-        assert {(e.code, e.param) for e in refused} == {("not_refundable", "amount")}
-        stored = await one.get(TEST, payment.id)
-        assert stored.amount_refunded == 900 and len(stored.refunds) == 3
+        await race_refunds(TEST, process(), process())
         created = await store.fetch_all("SELECT id FROM events WHERE type = 'payment.refund.created'")
         assert len(created) == 3
         assert await store.fetch_all("SELECT idem_key FROM processor_intents") == []
