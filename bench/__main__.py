@@ -2,9 +2,10 @@
 
 The baselines (bench/baseline.py) run first, then `komoju-server serve` on a fresh database
 for each group of scenarios; every server is pinned to one core and wrk to the other, so the
-two never compete. On PostgreSQL (`--database postgresql`) the cluster is the run's own and
-shares the servers' core, and each `--workers N` runs the baselines and the servers with N
-processes. See bench/README.md.
+two never compete. With `--paired` the baseline server stays up (idle) beside the real one,
+and each line's baseline is measured just before the line. On PostgreSQL (`--database
+postgresql`) the cluster is the run's own and shares the servers' core, and each `--workers
+N` runs the baselines and the servers with N processes. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="measure everything N times, baselines and servers in turn; a goal holds when it holds in most rounds",
+    )
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="measure each line's baseline just before the line (both servers kept up), not all baselines first",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
@@ -201,35 +207,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             for workers in args.workers or [1]:
                 suffix = f" [postgresql, {workers} process{'es' if workers > 1 else ''}]" if postgresql else ""
                 wanted = {b for s in scenarios if (b := getattr(s, "baseline", "write")) is not None}
+                baseline: Context | None = None
                 if not args.no_baseline:
                     server = Server.start("baseline", baseline_argv(database(), workers), server_cpu)
-                    try:
-                        ctx = Context(server, settings, companions=companions)
-                        seed(ctx, args.seed, "/payments")
+                    baseline = Context(server, settings, companions=companions)
+                try:
+                    if baseline is not None:
+                        seed(baseline, args.seed, "/payments")
                         for kind, endpoint in BASELINES.items():
-                            if kind in wanted:
-                                result = _measure(endpoint, ctx)
+                            if kind in wanted and not args.paired:
+                                result = _measure(endpoint, baseline)
                                 results.append(dataclasses.replace(result, name=result.name + suffix))
-                    finally:
-                        server.stop()
-                for extra, members in groups(scenarios):
-                    url = f"sqlite:///{db}" if isinstance(db := database(), Path) else db
-                    server = Server.start("komoju-server", server_argv(url, workers, extra), server_cpu, cwd=str(ROOT))
-                    try:
-                        ctx = Context(server, settings, companions=companions)
-                        seed(ctx, args.seed)
-                        busiest = max(busiest, background_cpu(0.5, server.pid, companions))
-                        for scenario in members:
-                            result = _measure(scenario, ctx)
-                            results.append(compared(scenario, result, suffix, baselines=not args.no_baseline))
-                    finally:
-                        server.stop()
+                        if not args.paired:
+                            baseline.server.stop()
+                            baseline = None
+                    for extra, members in groups(scenarios):
+                        url = f"sqlite:///{db}" if isinstance(db := database(), Path) else db
+                        argv = server_argv(url, workers, extra)
+                        server = Server.start("komoju-server", argv, server_cpu, cwd=str(ROOT))
+                        try:
+                            ctx = Context(server, settings, companions=companions)
+                            seed(ctx, args.seed)
+                            busiest = max(busiest, background_cpu(0.5, server.pid, companions))
+                            for scenario in members:
+                                results += _line(scenario, ctx, baseline, suffix, not args.no_baseline)
+                        finally:
+                            server.stop()
+                finally:
+                    if baseline is not None:
+                        baseline.server.stop()
             rounds.append(results)
         if "localstripe" in args.peer:  # once, in the last round: it is slow, and far behind
             server = start_localstripe(workdir, server_cpu)
             try:
                 result = _measure(LOCALSTRIPE, Context(server, settings))
-                rounds[-1].append(compared(LOCALSTRIPE, result, baselines=not args.no_baseline))
+                peer = compared(LOCALSTRIPE, result, baselines=not args.no_baseline)
+                if args.paired and peer.vs is not None:  # held to the round's last write baseline
+                    peer = dataclasses.replace(peer, vs=_last_named(rounds[-1], peer.vs))
+                rounds[-1].append(peer)
             finally:
                 server.stop()
     finally:
@@ -293,6 +308,23 @@ def _print_verdicts(verdicts: Sequence[Verdict], heading: str = "") -> None:
 
 def _as_dict(verdict: Verdict) -> dict[str, object]:
     return {"goal": verdict.claim, "got": verdict.got, "met": verdict.met}
+
+
+def _line(scenario: Scenario, ctx: Context, paired: Context | None, suffix: str, baselines: bool) -> list[Result]:
+    """A line's result, named and held to its baseline. With a `paired` baseline server, that
+    baseline is measured first, just before the line, and the line is held to that measurement:
+    seconds apart rather than minutes (this VM's speed drifts by a third between minutes)."""
+    kind = getattr(scenario, "baseline", "write")
+    if paired is None or kind is None:
+        return [compared(scenario, _measure(scenario, ctx), suffix, baselines=baselines)]
+    before = _measure(BASELINES[kind], paired)
+    before = dataclasses.replace(before, name=f"{before.name}, before {scenario.name}{suffix}")
+    line = compared(scenario, _measure(scenario, ctx), suffix)
+    return [before, dataclasses.replace(line, vs=before.name)]
+
+
+def _last_named(results: Sequence[Result], prefix: str) -> str | None:
+    return next((r.name for r in reversed(results) if r.name.startswith(prefix)), None)
 
 
 def _measure(scenario: Scenario, ctx: Context) -> Result:

@@ -326,3 +326,39 @@ server.serve_forever()
         time.sleep(0.02)
     assert not running(child)
     assert not running(server.pid)
+
+
+def test_a_paired_line_is_held_to_its_baseline_measured_just_before_it():
+    """--paired: the line's own baseline is measured first, on the baseline server, and the line
+    is compared to that measurement; a line without a baseline is measured alone."""
+    import os
+    from types import SimpleNamespace
+
+    from bench.__main__ import _line
+    from bench.results import Result, check_goals
+    from bench.scenarios import BASELINES
+
+    order: list[str] = []
+
+    class Line:
+        def __init__(self, name: str, rate: float, baseline: str | None = "write") -> None:
+            self.name, self.rate, self.baseline = name, rate, baseline
+
+        def measure(self, ctx: object) -> Result:
+            order.append(self.name)
+            return Result(self.name, self.rate, 1.0, 2.0)
+
+    here = SimpleNamespace(server=SimpleNamespace(pid=os.getpid()), companions=())
+    original = BASELINES["write"]
+    BASELINES["write"] = Line(original.name, 1000.0)  # type: ignore[assignment]
+    try:
+        results = _line(Line("POST /api/v1/payments", 700.0), here, here, "", True)  # type: ignore[arg-type]
+        alone = _line(Line("GET /health", 5000.0, baseline=None), here, here, "", True)  # type: ignore[arg-type]
+    finally:
+        BASELINES["write"] = original
+    assert order == [original.name, "POST /api/v1/payments", "GET /health"]
+    before, line = results
+    assert before.name == f"{original.name}, before POST /api/v1/payments" and before.vs is None
+    assert (line.name, line.vs) == ("POST /api/v1/payments", before.name)
+    assert [v.met for v in check_goals(results) if "req/s" in v.text] == [True]  # exactly 0.7 x
+    assert [(r.name, r.vs) for r in alone] == [("GET /health", None)]
