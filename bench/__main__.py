@@ -214,13 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 try:
                     if baseline is not None:
                         seed(baseline, args.seed, "/payments")
+                    if baseline is not None and not args.paired:  # every baseline first, then the servers
                         for kind, endpoint in BASELINES.items():
-                            if kind in wanted and not args.paired:
+                            if kind in wanted:
                                 result = _measure(endpoint, baseline)
                                 results.append(dataclasses.replace(result, name=result.name + suffix))
-                        if not args.paired:
-                            baseline.server.stop()
-                            baseline = None
+                        baseline.server.stop()
+                        baseline = None
                     for extra, members in groups(scenarios):
                         url = f"sqlite:///{db}" if isinstance(db := database(), Path) else db
                         argv = server_argv(url, workers, extra)
