@@ -175,29 +175,39 @@ def test_attempts_recorded_before_say_only_could_not_connect_after_the_migration
     run(scenario())
 
 
-def test_a_unit_of_inserts_alone_is_one_statement_and_all_or_nothing_on_postgres(postgres_url: str):
-    """PostgreSQL runs a unit whose writes only insert as one statement (one round trip): it
-    is still all or nothing, and a later insert that fails takes the earlier ones with it."""
+def test_a_unit_is_one_statement_when_its_writes_see_alike_and_all_or_nothing_on_postgres(postgres_url: str):
+    """PostgreSQL runs a unit as one statement (one round trip) when running its writes at once
+    gives what running them in turn would: still all or nothing, a later write that fails takes
+    the earlier ones with it, and a count not met is the Conflict of the write that missed it."""
     from komoju_server.store.postgres import _as_one_statement
 
     insert = "INSERT INTO things (id, n) VALUES (?, ?)"
     note = "INSERT INTO copies (id, n) VALUES (?, ?)"
     copy = "INSERT INTO copies (id, n) SELECT id, n FROM things WHERE id = ?"
+    bump = Write("UPDATE things SET n = n + 1 WHERE id = ?", ("x",), expect=1, label="bump")
+    drop = Write("DELETE FROM copies WHERE id = ?", ("c",))
     assert _as_one_statement([Write(insert, ("a", 1), expect=1), Write(insert, ("b", 2), expect=1)])
     assert _as_one_statement([Write(note, ("c", 1), expect=1), Write(copy, ("z",))])  # reads no table the unit writes
-    # Not alone: an update, an upsert, a read of a table the unit writes, a count to check
-    # on an INSERT ... SELECT, several rows of VALUES.
+    assert _as_one_statement([bump, Write(note, ("c", 1), expect=1)])
+    assert _as_one_statement([drop, bump])
+    assert _as_one_statement([Write(copy, ("x",)), bump])  # the copy reads `things` before it is bumped
+    # Not one: a table updated and written again (or read after), an upsert, a read of a table
+    # an earlier write writes, a count to check on an INSERT ... SELECT, several rows of VALUES.
     assert not _as_one_statement([Write(insert, ("a", 1), expect=1), Write("UPDATE things SET n = 0", expect=1)])
+    assert not _as_one_statement([bump, Write(insert, ("a", 1), expect=1)])
+    assert not _as_one_statement([bump, bump])
+    assert not _as_one_statement([bump, Write(copy, ("x",))])
     assert not _as_one_statement([Write(insert + " ON CONFLICT DO NOTHING", ("a", 1), expect=1)])
+    assert not _as_one_statement([Write("UPDATE things SET n = 0 RETURNING id")])
     assert not _as_one_statement([Write(insert, ("a", 1), expect=1), Write(copy, ("a",))])
     assert not _as_one_statement([Write(copy, ("a",), expect=1)])
     two_rows = "INSERT INTO things (id, n) VALUES (?, ?), (?, ?)"
     assert not _as_one_statement([Write(two_rows, ("a", 1, "b", 2), expect=2)])
-    # A condition goes along, if it is the only one and reads no table an earlier insert writes.
+    # A condition goes along, if it reads no table an earlier write writes.
     held = condition("SELECT 1 FROM copies WHERE id = ?", ("c",), "held")
     assert _as_one_statement([Write(insert, ("a", 1), expect=1), held])
+    assert _as_one_statement([Write(insert, ("a", 1), expect=1), held, held])
     assert not _as_one_statement([held])  # nothing to write
-    assert not _as_one_statement([Write(insert, ("a", 1), expect=1), held, held])
     assert not _as_one_statement([Write(note, ("d", 1), expect=1), held])
 
     async def scenario() -> None:
@@ -219,6 +229,30 @@ def test_a_unit_of_inserts_alone_is_one_statement_and_all_or_nothing_on_postgres
             # A unit whose copy reads the row it just made still sees it (run statement by statement).
             await store.run([Write(insert, ("y", 5), expect=1), Write(copy, ("y",))])
             assert await store.fetch_all("SELECT id, n FROM copies ORDER BY id") == [("c", 7), ("x", 1), ("y", 5)]
+            # Updates and deletes, counted in the statement: the copy reads `things` as it was.
+            bump_z = Write("UPDATE things SET n = n + 1 WHERE id = ?", ("z",), expect=1)
+            snapshot = [Write(copy, ("z",)), bump_z]
+            assert _as_one_statement(snapshot)
+            assert await store.run(snapshot) == [1, 1]
+            assert await store.run([drop]) == [1]
+            assert await store.fetch_all("SELECT id, n FROM copies ORDER BY id") == [("x", 1), ("y", 5), ("z", 2)]
+            assert await store.fetch_all("SELECT id, n FROM things ORDER BY id") == [
+                ("a", 1),
+                ("x", 1),
+                ("y", 5),
+                ("z", 3),
+            ]
+            # A count not met: nothing of the unit is written, and the Conflict names the write.
+            missing = Write("UPDATE things SET n = 0 WHERE id = ?", ("nobody",), expect=1, label="missing")
+            for unit in ([Write(note, ("new", 1), expect=1), missing], [bump, missing], [missing, bump]):
+                try:
+                    await store.run(unit)
+                except Conflict as conflict:
+                    assert (conflict.write.label, conflict.rows) == ("missing", 0)
+                else:
+                    raise AssertionError("a unit was written with a count it did not meet")
+            assert await store.fetch_one("SELECT n FROM things WHERE id = 'x'") == (1,)
+            assert await store.fetch_one("SELECT COUNT(*) FROM copies WHERE id = 'new'") == (0,)
         finally:
             await store.close()
 

@@ -16,6 +16,7 @@ counter (store/listing.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -27,7 +28,7 @@ from typing import Any
 import asyncpg
 
 from komoju_server.store import listing, migrations
-from komoju_server.store.base import Appends, Conflict, Outage, Row, Write, check
+from komoju_server.store.base import Appends, Outage, Row, Write, check
 
 _RETRIES = 5
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection
@@ -73,25 +74,36 @@ def _params(write: Write) -> Sequence[Any]:
 
 
 def _as_one_statement(unit: Sequence[Write]) -> bool:
-    """Whether `unit` can run as one statement: every write only inserts, but for at most one
-    condition, and none reads a table an earlier one writes. Then the unit needs no check once
-    it ran but the condition's, which the statement makes itself, and the order of its writes
-    does not matter (each sees the database as it was before the statement). An insert of one
-    row of VALUES inserts that row or fails; an `INSERT ... SELECT` must have no count to check."""
+    """Whether `unit` can run as one statement of WITH queries: one round trip, where a
+    transaction takes one per statement and two more for BEGIN and COMMIT.
+
+    In one statement every write sees the database as it was before the statement, while in a
+    transaction each sees the writes before it. So the two agree when no write reads a table an
+    earlier one writes, and a table that a write updates or deletes from is written by no other
+    write. Counts are checked inside the statement (`_combined`): an update's or a delete's
+    `expect`, a condition's. An insert of one row of VALUES inserts that row or fails, and an
+    `INSERT ... SELECT` must have no count to check. Upserts and RETURNING are never part of
+    one; neither is anything else (DDL, say)."""
     written: set[str] = set()
-    conditions = 0
+    changed: set[str] = set()  # updated or deleted from
     for write in unit:
         if write.condition:
-            conditions += 1
-            if conditions > 1 or write.expect is None or _tables_read(write.sql) & written:
+            if write.expect is None or _tables_read(write.sql) & written:
                 return False
             continue
-        shape = _insert_shape(write.sql)
+        shape = _write_shape(write.sql)
         if shape is None:
             return False
-        table, reads, one_row = shape
-        if reads & written or write.expect not in (None, 1) or (write.expect == 1 and not one_row):
+        kind, table, reads, one_row = shape
+        if reads & written or table in changed:
             return False
+        if kind == "insert":
+            if write.expect not in (None, 1) or (write.expect == 1 and not one_row):
+                return False
+        elif table in written:
+            return False
+        else:
+            changed.add(table)
         written.add(table)
     return bool(written)
 
@@ -102,30 +114,36 @@ def _tables_read(sql: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1024)  # a unit's statements are a few constant texts, asked about on every write
-def _insert_shape(sql: str) -> tuple[str, frozenset[str], bool] | None:
-    """For a plain insert: the table it writes, the tables it reads (`INSERT ... SELECT`), and
-    whether it inserts exactly one row of VALUES. None for anything else (an update, an upsert,
-    a RETURNING)."""
+def _write_shape(sql: str) -> tuple[str, str, frozenset[str], bool] | None:
+    """For a plain insert, update or delete: "insert" or "change", the table it writes, the
+    tables it reads (an `INSERT ... SELECT`, a subquery), and whether it inserts exactly one row
+    of VALUES. None for anything else (an upsert, a RETURNING, DDL)."""
     upper = sql.upper()
-    if not upper.startswith("INSERT INTO ") or "ON CONFLICT" in upper or "RETURNING" in upper:
+    if "ON CONFLICT" in upper or "RETURNING" in upper:
         return None
-    reads = _tables_read(sql)
-    return upper.split()[2].split("(")[0], reads, not reads and "), (" not in upper
+    words = upper.split(None, 3)
+    if upper.startswith("INSERT INTO "):
+        reads = _tables_read(sql)
+        return "insert", words[2].split("(")[0], reads, not reads and "), (" not in upper
+    if upper.startswith("UPDATE ") and len(words) > 2 and words[2] == "SET":
+        return "change", words[1], _tables_read(sql), False
+    if upper.startswith("DELETE FROM ") and len(words) > 3:
+        return "change", words[2], _tables_read(words[3]), False
+    return None
 
 
 @lru_cache(maxsize=256)
-def _combined(statements: tuple[tuple[str, int | None], ...]) -> str:
-    """The writes as one statement of WITH queries, answering each one's row count: inserts
-    (data-modifying, each `(sql, None)`) and a condition (`(sql, rows it must find)`). A
-    condition that finds another count divides by zero, which aborts the statement, inserts
-    and all: nothing is written, and no row is locked to hold the condition."""
+def _combined(statements: tuple[tuple[str, bool, int | None], ...]) -> str:
+    """The writes as one statement of WITH queries, answering each one's row count. Each is
+    `(sql, whether it writes, the count it must have or None)`. A count not met divides by
+    zero, which aborts the statement: nothing is written, and no row is locked to hold a
+    condition."""
     queries, counts = [], []
-    for i, (sql, expect) in enumerate(statements):
+    for i, (sql, writes, expect) in enumerate(statements):
+        queries.append(f"w{i} AS ({sql} RETURNING 1)" if writes else f"w{i} AS ({sql})")
         if expect is None:
-            queries.append(f"w{i} AS ({sql} RETURNING 1)")
             counts.append(f"(SELECT COUNT(*) FROM w{i})")
         else:
-            queries.append(f"w{i} AS ({sql})")
             # Not constant, so not folded while planning: it divides only when it runs.
             counts.append(f"(SELECT COUNT(*) / (COUNT(*) = {int(expect)})::int FROM w{i})")
     return translate(f"WITH {', '.join(queries)} SELECT {', '.join(counts)}")
@@ -133,9 +151,25 @@ def _combined(statements: tuple[tuple[str, int | None], ...]) -> str:
 
 def _one_statement(unit: Sequence[Write]) -> tuple[str, list[Any]]:
     params: list[Any] = []
+    statements = []
     for write in unit:
         params.extend(_params(write))
-    return _combined(tuple((write.sql, write.expect if write.condition else None) for write in unit)), params
+        if write.condition:
+            statements.append((write.sql, False, write.expect))
+        else:  # an insert's count needs no check (see `_as_one_statement`)
+            shape = _write_shape(write.sql)
+            statements.append((write.sql, True, write.expect if shape and shape[0] == "change" else None))
+    return _combined(tuple(statements)), params
+
+
+async def _in_transaction(conn: asyncpg.Connection, unit: Sequence[Write]) -> list[int]:
+    async with conn.transaction():
+        counts = []
+        for write in unit:
+            rows = _rowcount(await conn.execute(translate(write.sql), *_params(write)))
+            check(write, rows)
+            counts.append(rows)
+        return counts
 
 
 def _rowcount(status: str) -> int:
@@ -223,22 +257,17 @@ class PostgresStore:
         assert self._pool is not None
         appended = [write.appends for write in unit if write.appends is not None]
         async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            counts = None
             if _as_one_statement(unit):
-                # One round trip instead of one per statement and two more for BEGIN and
-                # COMMIT: a single statement is atomic and, committed, durable by itself.
+                # A single statement is atomic and, committed, durable by itself.
                 sql, params = _one_statement(unit)
-                try:
+                with contextlib.suppress(asyncpg.exceptions.DivisionByZeroError):
                     counts = list(await conn.fetchrow(sql, *params))
-                except asyncpg.exceptions.DivisionByZeroError:  # the condition did not hold
-                    held = next(write for write in unit if write.condition)
-                    raise Conflict(held, 0) from None
-            else:
-                async with conn.transaction():
-                    counts = []
-                    for write in unit:
-                        rows = _rowcount(await conn.execute(translate(write.sql), *_params(write)))
-                        check(write, rows)
-                        counts.append(rows)
+                # Else a count was not met and nothing was written: the unit runs again below,
+                # statement by statement, which tells the Conflict of the write that fails
+                # (or, should the database have changed since, writes it).
+            if counts is None:
+                counts = await _in_transaction(conn, unit)
         if appended:
             self.numbering.due(appended)
         return counts
