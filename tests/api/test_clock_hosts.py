@@ -58,3 +58,27 @@ def test_a_payment_on_one_host_is_dated_by_the_clock_moved_on_another(hosts):
         assert sorted(e["data"]["id"] for e in events["data"] if e["type"] == "payment.captured") == sorted(
             p["id"] for p in listed["data"]
         )
+
+
+def test_a_refund_on_one_host_is_dated_by_the_clock_moved_on_another(hosts):
+    """A refund (one unit of work in test mode) holds on the clock as a payment does."""
+    a, b = hosts
+    with a.client(a.secret_key) as on_a, b.client(b.secret_key) as on_b:
+        paid = on_a.post("/payments", json={"amount": 1000, "currency": "JPY", "payment_details": CARD})
+        assert paid.status_code == 200, paid.text  # host A read the clock (offset 0) and keeps it
+
+        moved = on_b.post("/sandbox/clock/advance", json={"seconds": HOUR})
+        assert moved.status_code == 200 and moved.json()["offset"] == HOUR
+
+        refunded = on_a.post(f"/payments/{paid.json()['id']}/refund", json={"amount": 400})
+        assert refunded.status_code == 200, refunded.text
+        assert refunded.json()["amount_refunded"] == 400
+        [refund] = refunded.json()["refunds"]
+        assert refund["amount"] == 400
+        assert abs(seconds_ahead(refund) - HOUR) < 60
+        # The attempt made with the old clock left nothing: one refund, one event of it.
+        shown = on_b.get(f"/payments/{paid.json()['id']}").json()
+        assert [r["id"] for r in shown["refunds"]] == [refund["id"]]
+        events = [e for e in on_b.get("/events").json()["data"] if e["type"] == "payment.refund.created"]
+        assert len(events) == 1
+        assert abs(seconds_ahead(events[0]) - HOUR) < 60

@@ -51,6 +51,7 @@ from komoju_server.services.locks import KeyedLocks
 from komoju_server.store import Conflict, Store, Write, intents, timers
 from komoju_server.store import payments as table
 from komoju_server.store.intents import Intent
+from komoju_server.store.merchants import CLOCK_MOVED
 from komoju_server.store.tokens import USE_LABEL as USE_TOKEN
 from komoju_server.store.vault import LazyVault, Vault
 
@@ -450,14 +451,21 @@ class Payments:
         a new payment, processors/base.py), and one commit answers the request, not two."""
 
         async def attempt() -> Payment:
-            payment, seen, planned, now = await self._planned(caller, payment_id, plan)
+            now, held = await self._clock.now_for_write(caller)
+            payment, seen, planned = await self._planned(caller, payment_id, plan, now)
             result = await _ask(processor, planned.kind, key, planned.request, planned.secrets)
             writes = self._apply(caller, planned.kind, payment, planned.request, result, now)
-            unit = [table.update(payment, seen), *planned.writes, *writes]
-            await self._run_spending(unit + answers.writes_for(200, payment.to_api(caller.api_version)))
+            unit = [table.update(payment, seen), *planned.writes, *writes, *held]
+            try:
+                await self._run_spending(unit + answers.writes_for(200, payment.to_api(caller.api_version)))
+            except Conflict as conflict:
+                # Another process moved the clock since this one read it: the next attempt
+                # reads it again (and the payment, as after a lost race).
+                self._clock.moved(caller, conflict, held)
+                raise
             return payment
 
-        return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
+        return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT, CLOCK_MOVED))
 
     async def _claim(
         self,
@@ -467,7 +475,8 @@ class Payments:
         plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]],
     ) -> Plan:
         async def attempt() -> Plan:
-            payment, seen, planned, now = await self._planned(caller, payment_id, plan)
+            now = await self._clock.now(caller)
+            payment, seen, planned = await self._planned(caller, payment_id, plan, now)
             claim = self._claim_write(
                 caller.scope, payment_id, key, planned.kind, planned.amount, planned.request, planned.secrets, now
             )
@@ -477,14 +486,17 @@ class Payments:
         return await change(self._locks, payment_id, attempt, retry_on=(UPDATE_PAYMENT,))
 
     async def _planned(
-        self, caller: Caller, payment_id: str, plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]]
-    ) -> tuple[Payment, int, Plan, int]:
-        """The payment as read, the version read, what `plan` makes of it (with the intents a
-        remote processor left pending on it), and the merchant's now."""
+        self,
+        caller: Caller,
+        payment_id: str,
+        plan: Callable[[Payment, list[Intent], int], Awaitable[Plan]],
+        now: int,
+    ) -> tuple[Payment, int, Plan]:
+        """The payment as read, the version read, and what `plan` makes of it at `now` (with
+        the intents a remote processor left pending on it)."""
         payment = await self.get(caller, payment_id)
         pending = await intents.pending_for(self._store, payment_id)
-        now = await self._clock.now(caller)
-        return payment, payment.version, await plan(payment, pending, now), now
+        return payment, payment.version, await plan(payment, pending, now)
 
     async def _run_spending(self, unit: list[Write]) -> None:
         """Runs a unit that may use a token (a prepaid top-up's): used concurrently, it is invalid."""

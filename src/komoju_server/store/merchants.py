@@ -102,9 +102,12 @@ async def clock_offset(store: Store, merchant_id: str) -> int:
     return int(row[0]) if row else 0
 
 
+CLOCK_MOVED = "clock moved"  # the label of a `clock_unmoved` that did not hold
+
+
 def clock_unmoved(merchant_id: str, offset: int) -> Write:
     """The condition of a unit written with the clock read at `offset`: that it is still there."""
-    return condition("SELECT 1 FROM merchants WHERE id = ? AND clock_offset = ?", (merchant_id, offset), "clock moved")
+    return condition("SELECT 1 FROM merchants WHERE id = ? AND clock_offset = ?", (merchant_id, offset), CLOCK_MOVED)
 
 
 def reset_clock(merchant_id: str) -> Write:
