@@ -177,6 +177,15 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection it takes back, once asyncpg has rolled back any
+    transaction left open: nothing more. asyncpg's default sends `SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one more round trip after every
+    read and every unit, to undo session state that this store never leaves: its lock and its
+    setting belong to their transactions (`pg_advisory_xact_lock`, `SET LOCAL`), and it opens
+    no cursor and listens to nothing. tests/store/test_postgres_pool.py holds it to that."""
+
+
 class PostgresStore:
     kind = "postgres"
 
@@ -192,7 +201,11 @@ class PostgresStore:
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=self._sizes[0], max_size=self._sizes[1], timeout=CONNECT_TIMEOUT
+                self.url,
+                min_size=self._sizes[0],
+                max_size=self._sizes[1],
+                timeout=CONNECT_TIMEOUT,
+                reset=_nothing_to_reset,
             )
         except Exception as exc:
             self._raise_if_unreachable(exc)
