@@ -10,7 +10,7 @@ Who numbers a row, and when, depends on the backend. SQLite has one writer, so a
 the next number in its own unit of work (store/sqlite_batch.py). On PostgreSQL that counter row
 would be a lock every writer of the merchant queues on until its commit, so one merchant's
 writes could never run side by side, whatever the processes or hosts: there a row is inserted
-unnumbered (`pos` NULL, "the tail"), and once its unit has committed, `NUMBER_TAIL` numbers the
+unnumbered (`pos` NULL, "the tail"), and once its unit has committed, `number_list` numbers the
 whole tail in one short transaction of its own. A page reads the tail (newest first, by `seq`)
 above the numbered rows, in one statement, so it sees one snapshot: every committed row exactly
 once, in an order that never changes once the row is numbered.
@@ -28,21 +28,12 @@ Condition = tuple[str, Sequence[Any]]
 
 # How many rows of a list are numbered: its newest numbered row's position.
 COUNTER = "SELECT n FROM list_positions WHERE merchant_id = ? AND mode = ? AND resource = ?"
-# PostgreSQL, in a transaction of its own after the inserts committed: the counter row is made
-# if need be, then locked, so that two processes numbering one list take turns; the tail is
-# read after the lock was granted (READ COMMITTED: each statement sees what committed before
-# it began), so it never holds a row another numbering has numbered.
-CLAIM_COUNTER = (
-    "INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (?, ?, ?, 0) "
-    "ON CONFLICT (merchant_id, mode, resource) DO NOTHING"
-)
-LOCK_COUNTER = COUNTER + " FOR UPDATE"
-# The tail numbered after the counter, oldest first; `{table}` is a list's table.
-NUMBER_TAIL = (
-    "UPDATE {table} SET pos = ? + tail.k FROM (SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS k FROM {table}"
-    " WHERE merchant_id = ? AND mode = ? AND pos IS NULL) tail WHERE {table}.seq = tail.seq"
-)
-MOVE_COUNTER = "UPDATE list_positions SET n = n + ? WHERE merchant_id = ? AND mode = ? AND resource = ?"
+# PostgreSQL numbers a list's tail in a transaction of its own after the inserts committed
+# (the function `number_list`, store/migrations.py): the counter row is made if need be, then
+# locked, so that two processes numbering one list take turns; the tail is read after the lock
+# was granted (each statement sees what committed before it began), so it never holds a row
+# another numbering has numbered; the tail is numbered after the counter, oldest first, and the
+# counter moved past it.
 # One page of an unfiltered list and the list's total, from one snapshot. List index i (0 is
 # the newest) is the tail's i-th newest row while i < tail, else the row numbered total - i:
 # so the numbered rows of the page at `offset` are those numbered in (total - offset - size,

@@ -385,6 +385,51 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
             Only("postgres", "ALTER TABLE events ALTER COLUMN pos DROP NOT NULL"),
         ],
     ),
+    (
+        13,
+        "PostgreSQL numbers a list's tail in one round trip",
+        [
+            # What `PostgresStore.number` did in a transaction of seven round trips (BEGIN, SET,
+            # four statements, COMMIT), as one function call: the list's counter row is then
+            # locked for the time the database takes to number the tail, not for four round trips.
+            # The steps, and why, are those of store/listing.py. Each statement of a VOLATILE
+            # function sees what committed before it began, as each statement of a READ
+            # COMMITTED transaction does, so the tail is still read after the lock was granted.
+            Only(
+                "postgres",
+                """CREATE FUNCTION number_list(list TEXT, merchant TEXT, list_mode TEXT) RETURNS BIGINT
+                LANGUAGE plpgsql VOLATILE AS $$
+                DECLARE
+                    numbered BIGINT;
+                    added BIGINT;
+                BEGIN
+                    -- Losing a numbering to a crash loses nothing (the rows stay listed, in the
+                    -- tail, and are numbered again), so its commit need not wait for an fsync.
+                    PERFORM set_config('synchronous_commit', 'off', true);
+                    INSERT INTO list_positions (merchant_id, mode, resource, n) VALUES (merchant, list_mode, list, 0)
+                        ON CONFLICT (merchant_id, mode, resource) DO NOTHING;
+                    SELECT n INTO numbered FROM list_positions
+                        WHERE merchant_id = merchant AND mode = list_mode AND resource = list FOR UPDATE;
+                    IF numbered IS NULL THEN  -- the list was erased (a sandbox reset) in between
+                        RETURN 0;
+                    END IF;
+                    EXECUTE format(
+                        'UPDATE %1$I SET pos = $1 + tail.k FROM (SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) AS k'
+                        ' FROM %1$I WHERE merchant_id = $2 AND mode = $3 AND pos IS NULL) tail'
+                        ' WHERE %1$I.seq = tail.seq',
+                        list
+                    ) USING numbered, merchant, list_mode;
+                    GET DIAGNOSTICS added = ROW_COUNT;
+                    IF added > 0 THEN
+                        UPDATE list_positions SET n = n + added
+                            WHERE merchant_id = merchant AND mode = list_mode AND resource = list;
+                    END IF;
+                    RETURN added;
+                END
+                $$""",
+            ),
+        ],
+    ),
 ]
 
 LATEST = max(version for version, _name, _statements in MIGRATIONS)

@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from komoju_server.store import listing, migrations
+from komoju_server.store import migrations
 from komoju_server.store.base import Appends, Outage, Row, Write, check
 
 _RETRIES = 5
@@ -47,6 +47,7 @@ _UNREACHABLE = (
 )
 # Serializes migrations across processes starting at once.
 _MIGRATION_LOCK = 0x6B6F6D6F6A75
+NUMBER_LIST = "SELECT number_list($1, $2, $3)"
 # How long closing the store waits for the last numbering (what is left is numbered later).
 _NUMBERING_GRACE = 5.0
 
@@ -286,23 +287,12 @@ class PostgresStore:
         return counts
 
     async def number(self, lists: Appends) -> int:
-        """Numbers the tail of one list, in a short transaction of its own; returns how many
-        rows it numbered. Processes numbering the same list take turns on its counter row."""
+        """Numbers the tail of one list, in a short transaction of its own (the database's
+        `number_list`, store/migrations.py); returns how many rows it numbered. Processes
+        numbering the same list take turns on its counter row."""
         assert self._pool is not None
-        scope = (lists.merchant_id, lists.mode, lists.table)
-        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
-            # Losing a numbering to a crash loses nothing: its rows are still listed, in the
-            # tail, and numbered again. So it need not wait for its own fsync.
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            await conn.execute(translate(listing.CLAIM_COUNTER), *scope)
-            numbered = await conn.fetchval(translate(listing.LOCK_COUNTER), *scope)
-            if numbered is None:  # the list was erased (a sandbox reset) in between
-                return 0
-            sql = translate(listing.NUMBER_TAIL.format(table=lists.table))
-            count = _rowcount(await conn.execute(sql, numbered, lists.merchant_id, lists.mode))
-            if count:
-                await conn.execute(translate(listing.MOVE_COUNTER), count, *scope)
-        return count
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            return int(await conn.fetchval(NUMBER_LIST, lists.table, lists.merchant_id, lists.mode))
 
     async def migrate(self, upto: int | None = None) -> list[int]:
         conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
