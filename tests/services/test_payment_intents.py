@@ -289,3 +289,27 @@ def test_racing_sandbox_refunds_from_two_processes_never_exceed_the_total_and_cl
         assert not fake.calls  # the live processor was never asked
 
     run(database_url, scenario)
+
+
+def test_a_payment_is_read_with_the_intents_pending_on_it_in_one_query(database_url):
+    async def scenario(store: Store, fake: FakeProcessor, process: Callable[[], Payments]) -> None:
+        service = process()
+        payment = (await service.create(LIVE, card_payment(), "")).payment
+        other = (await service.create(LIVE, card_payment(), "")).payment
+        found = await intents.payment_and_pending(store, LIVE.scope, payment.id)
+        assert found is not None and found[0].id == payment.id and found[1] == []
+        assert found[0].to_api() == (await service.get(LIVE, payment.id)).to_api()
+        for key, kind in (("k1", "refund"), ("k2", "capture"), ("k3", "refund")):
+            await store.run([intents.claim(key, LIVE.scope, payment.id, kind, 100, {}, 0, START)])
+        await store.run([intents.claim("elsewhere", LIVE.scope, other.id, "refund", 100, {}, 0, START)])
+        await store.run([intents.settle("k3", intents.SUCCEEDED, {})])
+        found = await intents.payment_and_pending(store, LIVE.scope, payment.id)
+        assert found is not None and found[0].version == payment.version
+        assert sorted((i.key, i.kind, i.status) for i in found[1]) == [
+            ("k1", "refund", "pending"),
+            ("k2", "capture", "pending"),
+        ]
+        assert await intents.payment_and_pending(store, ("merchant1", "test"), payment.id) is None
+        assert await intents.payment_and_pending(store, LIVE.scope, "nosuchpayment") is None
+
+    run(database_url, scenario)

@@ -494,8 +494,10 @@ class Payments:
     ) -> tuple[Payment, int, Plan]:
         """The payment as read, the version read, and what `plan` makes of it at `now` (with
         the intents a remote processor left pending on it)."""
-        payment = await self.get(caller, payment_id)
-        pending = await intents.pending_for(self._store, payment_id)
+        found = await intents.payment_and_pending(self._store, caller.scope, payment_id)
+        if found is None:
+            raise ApiError("not_found")
+        payment, pending = found
         return payment, payment.version, await plan(payment, pending, now)
 
     async def _run_spending(self, unit: list[Write]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from komoju_server.domain.payment import Payment
 from komoju_server.store.base import Store, Write
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
@@ -40,6 +41,7 @@ class Intent:
 
 
 _COLUMNS = "idem_key, merchant_id, mode, payment_id, kind, amount, status, request, sealed, result, lease_until"
+_JOINED_COLUMNS = ", ".join(f"i.{column}" for column in _COLUMNS.split(", "))
 
 
 def _intent(row: tuple[Any, ...]) -> Intent:
@@ -112,6 +114,22 @@ def extend(key: str, lease_until: int, seen_lease: int) -> Write:
 async def get(store: Store, key: str) -> Intent | None:
     row = await store.fetch_one(f"SELECT {_COLUMNS} FROM processor_intents WHERE idem_key = ?", (key,))
     return None if row is None else _intent(row)
+
+
+async def payment_and_pending(
+    store: Store, scope: tuple[str, str], payment_id: str
+) -> tuple[Payment, list[Intent]] | None:
+    """A payment of `scope` (as store/payments.py's `get` reads it) and the intents pending on
+    it, in one query: an action plans with both, and on PostgreSQL a query is a round trip."""
+    rows = await store.fetch_all(
+        f"SELECT p.version, p.doc, {_JOINED_COLUMNS} FROM payments p LEFT JOIN processor_intents i"
+        " ON i.payment_id = p.id AND i.status = ? WHERE p.id = ? AND p.merchant_id = ? AND p.mode = ?",
+        (PENDING, payment_id, *scope),
+    )
+    if not rows:
+        return None
+    version, doc = rows[0][0], rows[0][1]
+    return Payment.from_doc(doc, version), [_intent(row[2:]) for row in rows if row[2] is not None]
 
 
 async def pending_for(store: Store, payment_id: str) -> list[Intent]:
