@@ -35,8 +35,8 @@ class MerchantClock:
     async def now_for_write(self, caller: Caller) -> tuple[int, list[Write]]:
         return self.value, []  # one process: nothing to hold on
 
-    def moved(self, caller: Caller, conflict: Conflict, held: list[Write]) -> None:
-        return None
+    def forget_if_moved(self, caller: Caller, conflict: Conflict, held: list[Write]) -> bool:
+        return False
 
 
 def run_with(tmp_path: Path, body: Callable[[Store, Tokens, MerchantClock], Awaitable[None]]) -> None:

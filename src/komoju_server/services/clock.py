@@ -9,7 +9,7 @@ sandbox's users expect (tests/e2e/test_hosts.py), for one indexed read of the me
 A request that writes what it dates can spare that read (`now_for_write`): it takes the offset
 this process read last, and its unit of work holds on the offset being unchanged, checked by
 the database as the unit is written. Moved meanwhile, the unit writes nothing and fails on
-that condition (`ClockMoved` to the service), and the request is made again with a fresh read.
+that condition (`forget_if_moved`), and the request is made again with a fresh read.
 """
 
 from __future__ import annotations
@@ -51,13 +51,13 @@ class Clock:
         offset = known[0] if known is not None else await self.offset(caller.merchant_id)
         return clock.now() + offset, [table.clock_unmoved(caller.merchant_id, offset)]
 
-    def moved(self, caller: Caller, conflict: Conflict, held: list[Write]) -> ClockMoved | None:
-        """`ClockMoved` when `conflict` is the failure of a condition of `now_for_write`'s (what
-        this process read of the clock is forgotten), else None."""
+    def forget_if_moved(self, caller: Caller, conflict: Conflict, held: list[Write]) -> bool:
+        """Whether `conflict` is the failure of one of `held`, the conditions `now_for_write`
+        gave: the clock moved, and what this process read of it is forgotten."""
         if conflict.write not in held:
-            return None
+            return False
         self.forget(caller.merchant_id)
-        return ClockMoved(caller.merchant_id)
+        return True
 
     async def offset(self, merchant_id: str) -> int:
         cached = self._offsets.get(merchant_id)

@@ -272,9 +272,8 @@ class Payments:
         except Conflict as conflict:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
-            moved = self._clock.moved(caller, conflict, held)
-            if moved is not None:
-                raise moved from conflict
+            if self._clock.forget_if_moved(caller, conflict, held):
+                raise ClockMoved(caller.merchant_id) from conflict
             raise
         return Created(payment, answer)
 
@@ -459,9 +458,9 @@ class Payments:
             try:
                 await self._run_spending(unit + answers.writes_for(200, payment.to_api(caller.api_version)))
             except Conflict as conflict:
-                # Another process moved the clock since this one read it: the next attempt
-                # reads it again (and the payment, as after a lost race).
-                self._clock.moved(caller, conflict, held)
+                # When another process moved the clock since this one read it, change() makes
+                # the next attempt (on CLOCK_MOVED, as after a lost race), which reads it again.
+                self._clock.forget_if_moved(caller, conflict, held)
                 raise
             return payment
 
