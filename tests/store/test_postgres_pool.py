@@ -60,8 +60,8 @@ def test_connections_come_back_to_the_pool_as_new(postgres_url: str):
         await store.open()
         try:
             await store.run([Write(TABLE)])
-            # Units side by side, some failing, and the numbering of a list (SET LOCAL
-            # synchronous_commit = off in its own transaction) on every connection.
+            # Units side by side, some failing, and the numbering of a list (number_list turns
+            # synchronous_commit off for its own transaction) on every connection.
             units = [
                 store.run([Write("INSERT INTO things (id, n) VALUES (?, ?)", (f"t{i}", i), expect=1)])
                 for i in range(20)

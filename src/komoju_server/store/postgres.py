@@ -183,8 +183,9 @@ async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
     transaction left open: nothing more. asyncpg's default sends `SELECT
     pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one more round trip after every
     read and every unit, to undo session state that this store never leaves: its lock and its
-    setting belong to their transactions (`pg_advisory_xact_lock`, `SET LOCAL`), and it opens
-    no cursor and listens to nothing. tests/store/test_postgres_pool.py holds it to that."""
+    setting belong to their transactions (the migrations' `pg_advisory_xact_lock`, the
+    numbering's `set_config(..., true)`), and it opens no cursor and listens to nothing.
+    tests/store/test_postgres_pool.py holds it to that."""
 
 
 class PostgresStore:
