@@ -31,6 +31,7 @@ from komoju_server.services.tokens import Tokens
 from komoju_server.services.upstream import UpstreamPayments
 from komoju_server.services.webhooks import Webhooks
 from komoju_server.store import Store, open_store, sqlite_path
+from komoju_server.store import webhooks as webhooks_table
 from komoju_server.store.vault import LazyVault, VaultKeyError
 from komoju_server.webhooks.worker import Worker, options_from
 
@@ -54,9 +55,10 @@ class Runtime:
         )
         self.vault = LazyVault(settings.vault_key, sqlite_path(settings.database_url) if settings.is_sqlite else None)
         # Every event's webhook deliveries are written with it (an outbox); the worker sends
-        # them, so it comes first, then the outbox that tells it, then the events it fans out.
+        # them, woken by the store once deliveries commit, then the events the outbox fans out.
         self.deliveries = Worker(store, self.vault, options_from(settings), report=self.console.delivery)
-        self.outbox = Outbox(store, settings.webhook_url, notify=self.deliveries.poke)
+        self.outbox = Outbox(store, settings.webhook_url)
+        store.listeners.add(webhooks_table.DELIVERIES, self.deliveries.poke)  # once they commit
         self.events = Events(store, fanout=self.outbox.fanout)
         self.processors = Processors(live=live_processor(settings))
         self.tokens = Tokens(store, self.clock, self.vault, tokenizer(self.processors.for_mode("live")))

@@ -296,3 +296,41 @@ def test_a_unit_holding_on_a_condition_is_written_only_while_it_holds(database_u
             await store.close()
 
     run(scenario())
+
+
+def test_listeners_hear_of_a_wakes_statement_once_its_unit_committed_and_only_if_it_touched_rows(database_url: str):
+    """What wakes the webhook worker: after the commit, never for a unit that failed or a
+    statement that touched nothing (an event no endpoint wants), once per unit and name."""
+
+    async def scenario() -> None:
+        store = open_store(database_url)
+        await store.migrate()
+        await store.open()
+        heard: list[str] = []
+        store.listeners.add("things", lambda: heard.append("things"))
+        store.listeners.add("other", lambda: heard.append("other"))
+        try:
+            await store.run([Write(TABLE)])
+            insert = "INSERT INTO things (id, n) VALUES (?, ?)"
+            copy = "INSERT INTO things (id, n) SELECT id || '2', n FROM things WHERE id = ?"
+            woken = [Write(insert, ("a", 1), expect=1, wakes="things"), Write(insert, ("b", 2), wakes="things")]
+            assert await store.run(woken) == [1, 1]
+            assert heard == ["things"]
+            assert await store.run([Write(copy, ("nobody",), wakes="things")]) == [0]  # touched nothing
+            failing = [
+                Write(insert, ("c", 3), expect=1, wakes="things"),
+                Write("UPDATE things SET n = 0 WHERE id = ?", ("absent",), expect=1, label="absent"),
+            ]
+            try:
+                await store.run(failing)
+            except Conflict:
+                pass
+            else:
+                raise AssertionError("the unit should have failed")
+            assert heard == ["things"]
+            assert await store.run([Write(copy, ("a",), wakes="things")]) == [1]
+            assert heard == ["things", "things"]
+        finally:
+            await store.close()
+
+    run(scenario())

@@ -17,7 +17,6 @@ which records events itself (pings), sends events again and adds endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from komoju_server.domain import clock, ids
@@ -26,16 +25,10 @@ from komoju_server.store import Store, Write
 from komoju_server.store import webhooks as table
 
 
-def _nobody_to_tell() -> None:
-    pass
-
-
 class Outbox:
-    def __init__(self, store: Store, url: str | None, notify: Callable[[], None] = _nobody_to_tell) -> None:
+    def __init__(self, store: Store, url: str | None) -> None:
         self._store = store
         self._url = url  # serve --webhook-url
-        # Tells the delivery worker that deliveries are being written (called before they commit).
-        self._notify = notify
         # The (merchant, mode) scopes that have endpoints, kept only where this process is the
         # database's sole writer (SQLite): there it is exact, and the events of the many
         # merchants without endpoints skip the fanout statement. Where other processes add
@@ -47,21 +40,14 @@ class Outbox:
             self._scopes_with_endpoints = await table.scopes_with_endpoints(self._store)
 
     def fanout(self, event: dict[str, Any], merchant_id: str, mode: str, extra_urls: list[str]) -> list[Write]:
-        """The delivery rows of a new event (the events service's `Fanout`)."""
-        writes = self._for_event(event, (merchant_id, mode), extra_urls)
-        if writes:
-            self._notify()
-        return writes
+        """The delivery rows of a new event (the events service's `Fanout`). Once they commit,
+        if there are any, the store wakes the worker (`store.webhooks.DELIVERIES`)."""
+        return self._for_event(event, (merchant_id, mode), extra_urls)
 
     def again(self, event: dict[str, Any], scope: tuple[str, str], payment_urls: list[str]) -> list[Write]:
         """New deliveries of a recorded event, to wherever it would go now: the endpoints
-        subscribed to it today, --webhook-url, and `payment_urls`. The caller commits them and
-        then calls `notify`."""
+        subscribed to it today, --webhook-url, and `payment_urls`."""
         return self._for_event(event, scope, payment_urls)
-
-    def notify(self) -> None:
-        """Deliveries were written: the worker should look for them now."""
-        self._notify()
 
     def endpoint_added(self, scope: tuple[str, str]) -> None:
         """Call before the endpoint commits, so no event committed after it can miss it; should

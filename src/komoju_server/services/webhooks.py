@@ -46,7 +46,6 @@ class Webhooks:
         event = await self._events.get(caller, event_id)
         urls = [] if event["type"] == PING else await table.payment_urls(self._store, event_id)
         await self._store.run([*self._outbox.again(event, caller.scope, urls), *answers.writes_for(200, event)])
-        self._outbox.notify()
         return event
 
     # -- endpoints ----------------------------------------------------------------------------
@@ -70,7 +69,6 @@ class Webhooks:
         unit = [table.insert_endpoint(endpoint, sealed)]
         unit += self._events.record(caller, PING, endpoint.to_api(), endpoint.created_at)
         await self._store.run([*unit, *answers.writes_for(200, endpoint.to_api())])
-        self._outbox.notify()
         return endpoint
 
     def _receiver(self, value: Any) -> str:
@@ -119,7 +117,6 @@ class Webhooks:
         now = await self._clock.now(caller)
         event, unit = self._events.recorded(caller, PING, endpoint.to_api(), now)
         await self._store.run([*unit, *answers.writes_for(200, event)])
-        self._outbox.notify()
         return event
 
     async def delete(self, caller: Caller, endpoint_id: str) -> Endpoint:

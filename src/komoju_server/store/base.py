@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import field
 from typing import Any, NamedTuple, Protocol
 
@@ -56,6 +56,9 @@ class Write:
     appends: Appends | None = None
     # A query (SELECT) that changes nothing: the unit holds only if it finds `expect` rows.
     condition: bool = False
+    # A name to announce once the unit has committed, if this statement touched a row: the
+    # store then calls whoever listens for it (`Listeners`), in the event loop's thread.
+    wakes: str | None = None
 
 
 def condition(sql: str, params: Sequence[Any], label: str) -> Write:
@@ -121,8 +124,27 @@ def describe(cause: BaseException) -> str:
     return f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
 
 
+class Listeners:
+    """Who a store tells, after a unit commits, that its `wakes` statements touched rows: the
+    webhook worker learns of new deliveries once they can be read, and only when there are."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, list[Callable[[], None]]] = {}
+
+    def add(self, name: str, listener: Callable[[], None]) -> None:
+        self._by_name.setdefault(name, []).append(listener)
+
+    def committed(self, unit: Sequence[Write], counts: Sequence[int]) -> None:
+        """`unit` committed with `counts` rows touched by each statement."""
+        woken = {write.wakes for write, rows in zip(unit, counts, strict=True) if write.wakes is not None and rows}
+        for name in woken:
+            for listener in self._by_name.get(name, ()):
+                listener()
+
+
 class Store(Protocol):
     kind: str  # "sqlite" or "postgres"
+    listeners: Listeners
 
     async def open(self) -> None: ...
 

@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 
 from komoju_server.store import migrations
-from komoju_server.store.base import Appends, Outage, Row, Write, check
+from komoju_server.store.base import Appends, Listeners, Outage, Row, Write, check
 
 _RETRIES = 5
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection
@@ -198,6 +198,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._sizes = (min_size, max_size)
         self.outage = Outage("PostgreSQL")
+        self.listeners = Listeners()  # told once a unit committed (`Write.wakes`)
         self.numbering = Numbering(self)
 
     async def open(self) -> None:
@@ -265,6 +266,7 @@ class PostgresStore:
                 self._raise_if_unreachable(exc)
                 raise
             self.outage.ok(_CHANNEL)
+            self.listeners.committed(unit, counts)
             return counts
         raise AssertionError("unreachable")
 

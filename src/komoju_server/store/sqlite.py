@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from komoju_server.store import migrations
-from komoju_server.store.base import Conflict, Outage, Row, Write
+from komoju_server.store.base import Conflict, Listeners, Outage, Row, Write
 from komoju_server.store.sqlite_batch import Batch, Counters
 
 _MAX_BATCH = 512
@@ -126,6 +126,7 @@ class SqliteStore:
         self._file: tuple[int, int] | None = None  # (device, inode) of the database file opened
         self._counters = Counters()  # the writer thread's own
         self.outage = Outage("SQLite database")
+        self.listeners = Listeners()  # told once a unit committed (`Write.wakes`)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -209,6 +210,7 @@ class SqliteStore:
             self._raise_if_unreachable("writes", exc)
             raise
         self.outage.ok("writes")
+        self.listeners.committed(unit, counts)
         return counts
 
     def _write_loop(self) -> None:

@@ -134,6 +134,10 @@ def _like_pattern(event_type: str) -> str:
     return f"%,{escaped},%"
 
 
+# What a unit that wrote deliveries announces once committed (`Write.wakes`): the worker looks.
+DELIVERIES = "webhook deliveries"
+
+
 def fanout_to_endpoints(
     fanout_id: str,
     event_id: str,
@@ -159,6 +163,7 @@ def fanout_to_endpoints(
         f" FROM webhook_endpoints WHERE merchant_id = ? AND mode = ? AND deleted_at IS NULL {target}",
         (fanout_id, event_id, event_type, due_ms, created_at, *scope, *target_params),
         label="webhook fanout",
+        wakes=DELIVERIES,
     )
 
 
@@ -182,6 +187,7 @@ def insert_delivery(
         (delivery_id, *scope, event_id, event_type, endpoint_id, source, url, due_ms, created_at),
         expect=1,
         label="insert webhook delivery",
+        wakes=DELIVERIES,
     )
 
 

@@ -23,10 +23,11 @@ Never slowing the API: deliveries run as tasks on the server's event loop, at mo
 in all, so a slow or dead receiver holds a few sockets and nothing else. Every database
 write is one small unit of work through the store like any other.
 
-Waking: `poke()` (called by the fanout as deliveries are written in this process) makes the
-worker look at once, and again after a few milliseconds while the writing unit commits; it
-otherwise looks when the earliest pending delivery is due, and at least every
-`poll_interval`, for deliveries written by other processes.
+Waking: `poke()` makes the worker look at once. The store calls it once a unit that wrote
+deliveries in this process has committed (`store.webhooks.DELIVERIES`), and only if the unit
+wrote some: an event no endpoint wants wakes nothing. The worker otherwise looks when the
+earliest pending delivery is due, and at least every `poll_interval`, for deliveries written
+by other processes.
 
 Surviving crashes: an attempt is opened (`sending`) in the same unit as the claim. A process
 that dies mid-attempt leaves the claim; the delivery becomes due again when the lease runs
@@ -82,9 +83,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 16
 POLL_INTERVAL = 1.0
 LEASE_MARGIN = 5.0  # a lease outlives the longest attempt by this much (the time to record it)
-EAGER_WINDOW = 1.0  # after a poke, look again for this long while the writing unit commits
-EAGER_FIRST = 0.002
-EAGER_MAX = 0.1
 CONTENDED_PAUSE = 0.02  # due deliveries another process is claiming: look again shortly
 STOP_GRACE = 1.0  # at shutdown, attempts under way get this long before they are cut off
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer, read (and dropped) to keep the connection
@@ -214,8 +212,6 @@ class Worker:
         self._flights: dict[asyncio.Task[None], _Flight] = {}
         self._wake = asyncio.Event()
         self._stopping = False
-        self._eager_until = 0.0
-        self._eager_delay = EAGER_FIRST
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -262,9 +258,7 @@ class Worker:
         self._idle_clients = []  # clients made from now on resolve with it
 
     def poke(self) -> None:
-        """Deliveries are being written in this process: look for them now and while they commit."""
-        self._eager_until = time.monotonic() + EAGER_WINDOW
-        self._eager_delay = EAGER_FIRST
+        """Deliveries were written in this process and committed: look for them now."""
         self._wake.set()
 
     # -- claiming -----------------------------------------------------------------------------
@@ -311,9 +305,6 @@ class Worker:
         timeout = self._options.poll_interval
         if due is not None:
             timeout = min(timeout, (due - now) / 1000)
-        if time.monotonic() < self._eager_until:
-            timeout = min(timeout, self._eager_delay)
-            self._eager_delay = min(self._eager_delay * 2, EAGER_MAX)
         await self._sleep(timeout)
 
     async def _sleep(self, seconds: float | None) -> None:
