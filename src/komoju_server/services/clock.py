@@ -9,7 +9,8 @@ sandbox's users expect (tests/e2e/test_hosts.py), for one indexed read of the me
 A request that writes what it dates can spare that read (`now_for_write`): it takes the offset
 this process read last, and its unit of work holds on the offset being unchanged, checked by
 the database as the unit is written. Moved meanwhile, the unit writes nothing and fails on
-that condition (`forget_if_moved`), and the request is made again with a fresh read.
+that condition (a `Conflict` labelled `CLOCK_MOVED`; `forget_if_moved` forgets the offset),
+and the request is made again with a fresh read.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ from komoju_server.store import Conflict, Store, Write
 from komoju_server.store import merchants as table
 
 ONE_PROCESS_TTL = 1.0  # seconds an offset read is kept when no other process can change it
-
-
-class ClockMoved(Exception):
-    """A unit written with the offset read before failed: another process moved the clock."""
 
 
 class Clock:

@@ -45,7 +45,7 @@ from komoju_server.processors import (
 )
 from komoju_server.services import answers, inputs
 from komoju_server.services.changes import change
-from komoju_server.services.clock import Clock, ClockMoved
+from komoju_server.services.clock import Clock
 from komoju_server.services.events import Events
 from komoju_server.services.locks import KeyedLocks
 from komoju_server.store import Conflict, Store, Write, intents, timers
@@ -197,7 +197,10 @@ class Payments:
     ) -> Created:
         try:
             return await self._create(caller, new, base_url, along, fresh_clock=False)
-        except ClockMoved:  # by another process, since this one read it: nothing was written
+        except Conflict as conflict:
+            if conflict.write.label != CLOCK_MOVED:
+                raise
+            # Moved by another process since this one read it: nothing was written.
             return await self._create(caller, new, base_url, along, fresh_clock=True)
 
     async def _create(
@@ -272,8 +275,7 @@ class Payments:
         except Conflict as conflict:
             if conflict.write in resolved.writes:  # the token was used by a concurrent request
                 raise ApiError("invalid_token", "payment_details") from conflict
-            if self._clock.forget_if_moved(caller, conflict, held):
-                raise ClockMoved(caller.merchant_id) from conflict
+            self._clock.forget_if_moved(caller, conflict, held)
             raise
         return Created(payment, answer)
 
@@ -458,8 +460,8 @@ class Payments:
             try:
                 await self._run_spending(unit + answers.writes_for(200, payment.to_api(caller.api_version)))
             except Conflict as conflict:
-                # When another process moved the clock since this one read it, change() makes
-                # the next attempt (on CLOCK_MOVED, as after a lost race), which reads it again.
+                # Another process moved the clock since this one read it: change() makes the
+                # next attempt (on CLOCK_MOVED, as after a lost race), which reads it again.
                 self._clock.forget_if_moved(caller, conflict, held)
                 raise
             return payment
