@@ -17,6 +17,7 @@ from komoju_server.services.events import Events
 from komoju_server.services.idempotency import Idempotency
 from komoju_server.services.merchants import KeyRing
 from komoju_server.services.outbox import Outbox
+from komoju_server.services.payment_answers import PaymentAnswers
 from komoju_server.services.payment_pages import PaymentPages
 from komoju_server.services.payments import Payments
 from komoju_server.services.recent_requests import RecentRequests
@@ -67,6 +68,7 @@ class Runtime:
         self.secure_tokens = SecureTokens(
             store, self.clock, self.vault, self.tokens, self.customers, self.processors.sandbox
         )
+        self.payment_answers = PaymentAnswers(store)  # GET /payments and /payments/:id
         self.payments = Payments(
             store,
             self.processors,

@@ -27,9 +27,8 @@ class PaymentList:
         query = await requests.list_query(req)
         number, per_page = page_params(query)
         filter_ = inputs.payment_filter(query)
-        total, payments = await self._rt.payments.page(req.context.caller, filter_, number, per_page)
-        version = req.context.caller.api_version
-        send(resp, envelope([p.to_api(version) for p in payments], total, number, per_page))
+        total, answers = await self._rt.payment_answers.page(req.context.caller, filter_, number, per_page)
+        send(resp, envelope(answers, total, number, per_page))
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         new = inputs.new_payment(await requests.body(req), scenario(self._rt, req))
@@ -42,7 +41,7 @@ class PaymentItem:
         self._rt = runtime
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
-        send(resp, (await self._rt.payments.get(req.context.caller, payment_id)).to_api(req.context.caller.api_version))
+        send(resp, await self._rt.payment_answers.show(req.context.caller, payment_id))
 
     async def on_patch(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
         change = inputs.payment_change(await requests.body(req), scenario(self._rt, req))

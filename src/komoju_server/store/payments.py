@@ -43,11 +43,17 @@ def update(payment: Payment, seen_version: int) -> Write:
 
 
 async def get(store: Store, scope: tuple[str, str], payment_id: str) -> Payment | None:
+    row = await get_row(store, scope, payment_id)
+    return None if row is None else Payment.from_doc(row[1], row[0])
+
+
+async def get_row(store: Store, scope: tuple[str, str], payment_id: str) -> tuple[int, str | bytes] | None:
+    """A payment's row as stored: its version and its document."""
     row = await store.fetch_one(
         "SELECT version, doc FROM payments WHERE id = ? AND merchant_id = ? AND mode = ?",
         (payment_id, scope[0], scope[1]),
     )
-    return None if row is None else Payment.from_doc(row[1], row[0])
+    return None if row is None else (row[0], row[1])
 
 
 async def find(store: Store, payment_id: str, mode: str | None = None) -> Payment | None:
@@ -76,10 +82,18 @@ def conditions(filter_: PaymentFilter) -> list[listing.Condition]:
 async def page(
     store: Store, scope: tuple[str, str], filter_: PaymentFilter, number: int, per_page: int
 ) -> tuple[int, list[Payment]]:
+    total, rows = await page_rows(store, scope, filter_, number, per_page)
+    return total, [Payment.from_doc(doc, version) for _, version, doc in rows]
+
+
+async def page_rows(
+    store: Store, scope: tuple[str, str], filter_: PaymentFilter, number: int, per_page: int
+) -> tuple[int, list[tuple[str, int, str | bytes]]]:
+    """A page of payments' rows as stored: each its id, version and document."""
     total, rows = await listing.page(
-        store, "payments", scope, conditions(filter_), number, per_page, "version, doc", positioned=True
+        store, "payments", scope, conditions(filter_), number, per_page, "id, version, doc", positioned=True
     )
-    return total, [Payment.from_doc(doc, version) for version, doc in rows]
+    return total, [(row[0], row[1], row[2]) for row in rows]
 
 
 def erase(merchant_id: str, mode: str) -> list[Write]:
