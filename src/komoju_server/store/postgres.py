@@ -1,9 +1,9 @@
-"""PostgreSQL through an asyncpg pool: many server processes can share one database.
+"""PostgreSQL through asyncpg: many server processes can share one database.
 
-Reaching the database is bounded: a new connection gets `CONNECT_TIMEOUT` seconds, taking
-one from the pool (connecting included) `ACQUIRE_TIMEOUT`. A refused, reset or timed-out
-connection, or PostgreSQL shutting down, raises `StoreUnavailable`; the pool drops dead
-connections and opens new ones on demand, so once the database is back the next request
+Reaching the database is bounded: a new connection gets `CONNECT_TIMEOUT` seconds, waiting
+for one when all are lent `ACQUIRE_TIMEOUT` (store/connections.py). A refused, reset or
+timed-out connection, or PostgreSQL shutting down, raises `StoreUnavailable`; dead connections
+are dropped and new ones opened on demand, so once the database is back the next request
 works. A unit of work cut off this way rolled back whole, except when the connection was
 lost while COMMIT was in flight: then it is in doubt (all of it or none of it is written),
 and still never acknowledged.
@@ -29,10 +29,11 @@ import asyncpg
 
 from komoju_server.store import migrations
 from komoju_server.store.base import Appends, Listeners, Outage, Row, Write, check
+from komoju_server.store.connections import Connections
 
 _RETRIES = 5
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection
-ACQUIRE_TIMEOUT = 5.0  # seconds to get a connection from the pool, opening one included
+ACQUIRE_TIMEOUT = 5.0  # seconds to wait for a connection when all are lent
 _CHANNEL = "connection"
 # The socket failing (refused, reset, timed out), or the server saying it cannot serve now
 # (shutting down, starting up, out of connections).
@@ -178,47 +179,28 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
-    """What the pool does to a connection it takes back, once asyncpg has rolled back any
-    transaction left open: nothing more. asyncpg's default sends `SELECT
-    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one more round trip after every
-    read and every unit, to undo session state that this store never leaves: its lock and its
-    setting belong to their transactions (the migrations' `pg_advisory_xact_lock`, the
-    numbering's `set_config(..., true)`), and it opens no cursor and listens to nothing.
-    tests/store/test_postgres_pool.py holds it to that."""
-
-
 class PostgresStore:
     kind = "postgres"
 
-    # min_size=0: a pool with a floor keeps reconnecting to it in the background, and logs a
-    # traceback each time it fails (asyncpg's own warning); ours opens connections on demand.
-    def __init__(self, url: str, min_size: int = 0, max_size: int = 10) -> None:
+    def __init__(self, url: str, max_size: int = 10) -> None:
         self.url = url
-        self._pool: asyncpg.Pool | None = None
-        self._sizes = (min_size, max_size)
+        self._connections: Connections | None = None  # opened on demand, at most max_size
+        self._max_size = max_size
         self.outage = Outage("PostgreSQL")
         self.listeners = Listeners()  # told once a unit committed (`Write.wakes`)
         self.numbering = Numbering(self)
 
     async def open(self) -> None:
-        try:
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                min_size=self._sizes[0],
-                max_size=self._sizes[1],
-                timeout=CONNECT_TIMEOUT,
-                reset=_nothing_to_reset,
-            )
-        except Exception as exc:
-            self._raise_if_unreachable(exc)
-            raise
+        self._connections = Connections(self._connect, self._max_size, ACQUIRE_TIMEOUT)
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
 
     async def close(self) -> None:
         await self.numbering.finish(_NUMBERING_GRACE)
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
 
     def _raise_if_unreachable(self, exc: Exception) -> None:
         """Raises `StoreUnavailable` from `exc` when it means the database cannot be reached."""
@@ -226,9 +208,9 @@ class PostgresStore:
             raise self.outage.lost(_CHANNEL, exc) from exc
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        assert self._pool is not None
+        assert self._connections is not None
         try:
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            async with self._connections.lend() as conn:
                 row = await conn.fetchrow(translate(sql), *params)
         except Exception as exc:
             self._raise_if_unreachable(exc)
@@ -237,9 +219,9 @@ class PostgresStore:
         return None if row is None else tuple(row)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        assert self._pool is not None
+        assert self._connections is not None
         try:
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            async with self._connections.lend() as conn:
                 rows = await conn.fetch(translate(sql), *params)
         except Exception as exc:
             self._raise_if_unreachable(exc)
@@ -271,9 +253,9 @@ class PostgresStore:
         raise AssertionError("unreachable")
 
     async def _run_once(self, unit: Sequence[Write]) -> list[int]:
-        assert self._pool is not None
+        assert self._connections is not None
         appended = [write.appends for write in unit if write.appends is not None]
-        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with self._connections.lend() as conn:
             counts = None
             if _as_one_statement(unit):
                 # A single statement is atomic and, committed, durable by itself.
@@ -293,8 +275,8 @@ class PostgresStore:
         """Numbers the tail of one list, in a short transaction of its own (the database's
         `number_list`, store/migrations.py); returns how many rows it numbered. Processes
         numbering the same list take turns on its counter row."""
-        assert self._pool is not None
-        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        assert self._connections is not None
+        async with self._connections.lend() as conn:
             return int(await conn.fetchval(NUMBER_LIST, lists.table, lists.merchant_id, lists.mode))
 
     async def migrate(self, upto: int | None = None) -> list[int]:
