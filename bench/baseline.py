@@ -67,6 +67,7 @@ SHOW = "SELECT doc FROM payments WHERE id = ?"
 NEWEST = "SELECT doc FROM payments ORDER BY seq DESC LIMIT 10"
 TOTAL = "SELECT COALESCE(MAX(seq), 0) FROM payments"  # rows are never deleted
 PER_PAGE = 10
+POSTGRES_CONNECTIONS = 10  # per process, as the server's store opens at most
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -143,38 +144,52 @@ class GroupCommit:
 
 
 class PostgresInserts:
-    """One transaction per insert, on a pool of connections (PostgreSQL's own group commit)."""
+    """One transaction per insert, on connections opened at start (PostgreSQL's own group commit).
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    The least a hand-out can do: a queue of open connections, no timeouts, no health checks,
+    nothing reset when one comes back (nothing here outlives a statement). The server's store
+    lends its connections with more care (store/connections.py) and is held to this."""
+
+    def __init__(self, connections: list[asyncpg.Connection]) -> None:
+        self._connections = connections
+        self._idle: asyncio.Queue[asyncpg.Connection] = asyncio.Queue()
+        for conn in connections:
+            self._idle.put_nowait(conn)
 
     @classmethod
     async def open(cls, url: str) -> PostgresInserts:
-        # No reset query when a connection comes back to the pool (asyncpg's default is one
-        # more round trip per insert), as the server's store: nothing here outlives a statement.
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=10, reset=_nothing_to_reset)
-        async with pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(1)")  # processes starting at once
-            await conn.execute(PG_SCHEMA)
-            await conn.execute("SELECT pg_advisory_unlock(1)")
-        return cls(pool)
+        connections = [await asyncpg.connect(url) for _ in range(POSTGRES_CONNECTIONS)]
+        conn = connections[0]
+        await conn.execute("SELECT pg_advisory_lock(1)")  # processes starting at once
+        await conn.execute(PG_SCHEMA)
+        await conn.execute("SELECT pg_advisory_unlock(1)")
+        return cls(connections)
 
     async def insert(self, params: tuple[Any, ...]) -> None:
-        await self._pool.execute(PG_INSERT, *params)
+        conn = await self._idle.get()
+        try:
+            await conn.execute(PG_INSERT, *params)
+        finally:
+            self._idle.put_nowait(conn)
 
     async def show(self, payment_id: str) -> bytes | None:
-        return await self._pool.fetchval(SHOW.replace("?", "$1"), payment_id)
+        conn = await self._idle.get()
+        try:
+            return await conn.fetchval(SHOW.replace("?", "$1"), payment_id)
+        finally:
+            self._idle.put_nowait(conn)
 
     async def newest(self) -> tuple[int, list[bytes]]:
-        total = await self._pool.fetchval(TOTAL)
-        return total, [row[0] for row in await self._pool.fetch(NEWEST)]
+        conn = await self._idle.get()
+        try:
+            total = await conn.fetchval(TOTAL)
+            return total, [row[0] for row in await conn.fetch(NEWEST)]
+        finally:
+            self._idle.put_nowait(conn)
 
     async def close(self) -> None:
-        await self._pool.close()
-
-
-async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
-    pass
+        for conn in self._connections:
+            await conn.close()
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
