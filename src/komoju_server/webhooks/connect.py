@@ -8,7 +8,8 @@ second look-up could answer differently). The HTTP request keeps the URL's name:
 header and TLS's SNI and certificate check are httpcore's, from the URL, as ever.
 
 This is an httpcore network backend (`PolicyBackend.connect_tcp` gets the host and port of
-every new connection), wrapped in an httpx transport for the worker's clients. The resolver
+every new connection) over asyncio's own transports (`streams.py`), wrapped in an httpx
+transport for the worker's clients. The resolver
 is a seam: tests give a stub, so no test asks a real DNS server anything.
 """
 
@@ -22,9 +23,9 @@ from collections.abc import Awaitable, Callable
 
 import httpcore
 import httpx
-from httpcore._backends.auto import AutoBackend
 
 from komoju_server.webhooks import policy
+from komoju_server.webhooks.streams import AsyncioBackend
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -52,7 +53,7 @@ class PolicyBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self._allow_private = allow_private
         self._resolve = resolver
-        self._backend = backend or AutoBackend()
+        self._backend = backend or AsyncioBackend()
 
     async def connect_tcp(
         self,
