@@ -4,11 +4,18 @@ This does for the store what asyncpg's `Pool` did, at a fraction of its cost: me
 `time.thread_time()` around `SELECT 1`, the pool added about 50 us of CPU to the statement's
 75 (a task and a timer for each acquire with a timeout, a `shield` task for each release, a
 proxy and an idle timer for each use), and a payment is about one statement (bench/README.md).
-The store holds a connection only around one statement or one transaction and leaves no
-session state behind (tests/store/test_connections.py), so lending is simple:
+
+A connection is lent again as it was given back, with no reset query (asyncpg's default,
+`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, is one more round trip
+each time): the store holds a connection only around one statement or one transaction and
+leaves no session state behind. Its setting belongs to its transaction (the numbering's
+`set_config(..., true)`), its lock too (the migrations' `pg_advisory_xact_lock`, on a
+connection of their own), and it opens no cursor and listens to nothing;
+tests/store/test_connections.py holds it to that. So lending is simple:
 
 - take the connection given back last (so that few stay warm), or open one while fewer than
-  `most` are open, or else wait for one to be given back, all within `wait` seconds;
+  `most` are open, or else wait, at most `wait` seconds, for one to be given back or for the
+  place of one closed;
 - take it back, unless something may be left on it: a transaction still open (a unit cut off
   mid-way), or the block ended by a cancellation, a timeout or a connection error, after which
   asyncpg may still be reading an answer or cancelling a statement. Such a connection is closed

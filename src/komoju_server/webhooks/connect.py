@@ -9,8 +9,8 @@ header and TLS's SNI and certificate check are httpcore's, from the URL, as ever
 
 This is an httpcore network backend (`PolicyBackend.connect_tcp` gets the host and port of
 every new connection) over asyncio's own transports (`streams.py`), wrapped in an httpx
-transport for the worker's clients. The resolver
-is a seam: tests give a stub, so no test asks a real DNS server anything.
+transport for the worker's clients. The resolver is a seam: tests give a stub, so no test
+asks a real DNS server anything.
 """
 
 from __future__ import annotations
