@@ -6,28 +6,10 @@ unit holds on the clock being unmoved, and is made again when it was moved)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime
-
-import pytest
-
-from tests.inprocess import InProcessServer
 
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": 12, "year": 2030, "verification_value": "123"}
 HOUR = 3600
-
-
-@pytest.fixture
-def hosts(postgres_url: str) -> Iterator[tuple[InProcessServer, InProcessServer]]:
-    a = InProcessServer.start(postgres_url)
-    try:
-        b = InProcessServer.start(postgres_url)
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 def seconds_ahead(payment: dict) -> float:

@@ -4,26 +4,7 @@ row version, and every read fetches the row)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.inprocess import InProcessServer
-
 CARD = {"type": "credit_card", "number": "4111111111111111", "month": 12, "year": 2030, "verification_value": "123"}
-
-
-@pytest.fixture
-def hosts(postgres_url: str) -> Iterator[tuple[InProcessServer, InProcessServer]]:
-    a = InProcessServer.start(postgres_url)
-    try:
-        b = InProcessServer.start(postgres_url)
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 def test_a_payment_refunded_on_another_host_is_shown_refunded(hosts):

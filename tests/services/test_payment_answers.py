@@ -4,8 +4,6 @@ wrote it), and no more answers are kept than asked."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -16,8 +14,9 @@ from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
 from komoju_server.domain.payment import Payment, PaymentFilter
 from komoju_server.services.payment_answers import PaymentAnswers
-from komoju_server.store import Store, open_store
+from komoju_server.store import Store
 from komoju_server.store import payments as table
+from tests.support import with_store
 
 MERCHANT = "merchant1"
 V2024 = versions.parse("2024-07-15")
@@ -48,22 +47,6 @@ def json_of(answer: orjson.Fragment) -> Any:
     return orjson.loads(orjson.dumps(answer))
 
 
-Scenario = Callable[[Store], Awaitable[None]]
-
-
-def run(database_url: str, scenario: Scenario) -> None:
-    async def main() -> None:
-        store = open_store(database_url)
-        await store.migrate()
-        await store.open()
-        try:
-            await scenario(store)
-        finally:
-            await store.close()
-
-    asyncio.run(main())
-
-
 async def insert(store: Store, *payments: Payment) -> None:
     for one in payments:
         await store.run(table.insert(one))
@@ -88,7 +71,7 @@ def test_each_answer_is_the_payments_own_in_the_callers_version(database_url):
         assert json_of(await answers.show(CALLER, partial.id))["amount_refunded"] == 440
         assert json_of(await answers.show(NEWER, partial.id))["amount_refunded"] == 0
 
-    run(database_url, scenario)
+    with_store(database_url, scenario)
 
 
 def test_a_payment_changed_since_it_was_answered_is_answered_anew(database_url):
@@ -105,7 +88,7 @@ def test_a_payment_changed_since_it_was_answered_is_answered_anew(database_url):
         assert json_of(await answers.show(CALLER, first.id)) == captured.to_api()
         assert [json_of(one) for one in (await answers.page(CALLER, EVERYONE, 1, 10))[1]] == [captured.to_api()]
 
-    run(database_url, scenario)
+    with_store(database_url, scenario)
 
 
 def test_no_more_answers_are_kept_than_asked(database_url):
@@ -120,7 +103,7 @@ def test_no_more_answers_are_kept_than_asked(database_url):
         assert (total, [json_of(one) for one in page]) == (3, [one.to_api() for one in reversed(payments)])
         assert len(answers) == 2
 
-    run(database_url, scenario)
+    with_store(database_url, scenario)
 
 
 def test_a_payment_not_the_callers_is_not_found(database_url):
@@ -135,4 +118,4 @@ def test_a_payment_not_the_callers_is_not_found(database_url):
             assert refused.value.code == "not_found"
         assert await answers.page(CALLER, EVERYONE, 1, 10) == (0, [])
 
-    run(database_url, scenario)
+    with_store(database_url, scenario)
