@@ -80,6 +80,7 @@ def test_show_answers_the_event_as_listed(merchant_api):
     response = merchant_api.get(f"/events/{listed['id']}")
     assert response.status_code == 200
     assert response.json() == listed
+    assert list(response.json()) == list(listed)  # in the same order: the list carries the stored JSON
 
 
 def test_an_unknown_event_is_404(merchant_api):

@@ -20,7 +20,7 @@ class EventList:
         query = await requests.list_query(req)
         number, per_page = page_params(query)
         filter_ = inputs.event_filter(query)
-        total, events = await self._rt.events.page(req.context.caller, number, per_page, filter_)
+        total, events = await self._rt.events.page_answers(req.context.caller, number, per_page, filter_)
         send(resp, envelope(events, total, number, per_page))
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from komoju_server.domain import clock, ids
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
@@ -61,6 +63,14 @@ class Events:
     ) -> tuple[int, list[dict[str, Any]]]:
         """Newest first; `filter_` narrows the list to some event types and a time range."""
         return await table.page(self._store, caller.scope, filter_ or EventFilter(), number, per_page)
+
+    async def page_answers(
+        self, caller: Caller, number: int, per_page: int, filter_: EventFilter | None = None
+    ) -> tuple[int, list[orjson.Fragment]]:
+        """`page`, each event as the JSON it was stored as, which is its answer: carried into
+        the list's answer as it is, not decoded and encoded again."""
+        total, docs = await table.page_docs(self._store, caller.scope, filter_ or EventFilter(), number, per_page)
+        return total, [orjson.Fragment(doc) for doc in docs]
 
     async def about(self, caller: Caller, subject_id: str, limit: int = ABOUT_LIMIT) -> list[dict[str, Any]]:
         """The events about one payment, customer, subscription or webhook, oldest first."""

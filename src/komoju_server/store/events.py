@@ -57,8 +57,16 @@ def conditions(filter_: EventFilter) -> list[listing.Condition]:
 async def page(
     store: Store, scope: tuple[str, str], filter_: EventFilter, number: int, per_page: int
 ) -> tuple[int, list[dict[str, Any]]]:
+    total, docs = await page_docs(store, scope, filter_, number, per_page)
+    return total, [orjson.loads(doc) for doc in docs]
+
+
+async def page_docs(
+    store: Store, scope: tuple[str, str], filter_: EventFilter, number: int, per_page: int
+) -> tuple[int, list[str | bytes]]:
+    """A page of events as stored: each the JSON it is answered with."""
     total, rows = await listing.page(store, "events", scope, conditions(filter_), number, per_page, positioned=True)
-    return total, [orjson.loads(row[0]) for row in rows]
+    return total, [row[0] for row in rows]
 
 
 def erase(merchant_id: str, mode: str) -> list[Write]:
