@@ -138,7 +138,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         except TimeoutError as exc:
             self._transport.close()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from exc
-        except (ssl.SSLError, OSError, ConnectionError) as exc:
+        except OSError as exc:  # ssl.SSLError among them
             self._transport.close()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         if transport is None:  # the connection was closed during the handshake
