@@ -23,7 +23,7 @@ from komoju_server.domain.payment import Payment, PaymentFilter
 from komoju_server.store import Store
 from komoju_server.store import payments as table
 
-# Answers kept: about 1.5 KB each, a few megabytes (ten full pages of 100 in each of four versions).
+# Answers kept: about 1.5 KB each, a few megabytes (twenty full pages of 100 in each API version).
 KEPT = 4096
 
 
