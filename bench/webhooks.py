@@ -27,6 +27,7 @@ deliveries answered per second, from the gate opening to the last answer.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import sys
@@ -143,10 +144,8 @@ class Payments:
             _only_webhook(ctx, receiver.url + "/hook")
             result = endpoint.measure(ctx)
             answered = int(_receiver_call(receiver, "/stats")["answered"])  # type: ignore[call-overload]
-            return Result(
-                result.name, result.rate, result.p50_ms, result.p99_ms, result.errors,
-                note=f"{answered:,} deliveries answered meanwhile",
-            )  # fmt: skip
+            note = f"{answered:,} deliveries answered meanwhile"
+            return dataclasses.replace(result, note=f"{result.note}, {note}" if result.note else note)
         finally:
             receiver.stop()
 

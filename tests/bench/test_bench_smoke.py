@@ -362,3 +362,22 @@ def test_a_paired_line_is_held_to_its_baseline_measured_just_before_it():
     assert (line.name, line.vs) == ("POST /api/v1/payments", before.name)
     assert [v.met for v in check_goals(results) if "req/s" in v.text] == [True]  # exactly 0.7 x
     assert [(r.name, r.vs) for r in alone] == [("GET /health", None)]
+
+
+def test_a_live_receiver_line_keeps_its_profile_and_counts_the_deliveries(monkeypatch: pytest.MonkeyPatch):
+    from bench import webhooks
+
+    class Receiver:
+        url = "http://127.0.0.1:1"
+
+        def stop(self) -> None:
+            pass
+
+    measured = Result("POST /api/v1/payments, webhook receiver up", 2500.0, 5.0, 20.0, note="profiled", profile="P")
+    monkeypatch.setattr(webhooks, "_start_receiver", lambda ctx: Receiver())
+    monkeypatch.setattr(webhooks, "_only_webhook", lambda ctx, url: {})
+    monkeypatch.setattr(webhooks, "_receiver_call", lambda receiver, path: {"answered": 3414})
+    monkeypatch.setattr(Endpoint, "measure", lambda self, ctx: measured)
+    result = webhooks.Payments("webhook receiver up", paced=False, live=True).measure(None)  # type: ignore[arg-type]
+    assert (result.rate, result.p99_ms, result.profile) == (2500.0, 20.0, "P")
+    assert result.note == "profiled, 3,414 deliveries answered meanwhile"
