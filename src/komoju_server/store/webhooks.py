@@ -337,20 +337,21 @@ async def claimed(store: Store, token: str) -> list[Claimed]:
 
 
 def record_attempt(
-    delivery_id: str, number: int, status: str, response_code: int | None, error: str | None, duration_ms: int
+    delivery_id: str,
+    number: int,
+    status: str,
+    response_code: int | None,
+    error: str | None,
+    duration_ms: int,
+    signature: str | None = None,
+    response_body: str | None = None,
 ) -> Write:
+    """An attempt's outcome, and what it sent (its signature header) and the start of what the
+    receiver answered (None for an attempt never sent), in one statement."""
     return Write(
-        "UPDATE webhook_attempts SET status = ?, response_code = ?, error = ?, duration_ms = ?"
-        " WHERE delivery_id = ? AND number = ?",
-        (status, response_code, error, duration_ms, delivery_id, number),
-    )
-
-
-def record_answer(delivery_id: str, number: int, signature: str | None, response_body: str | None) -> Write:
-    """What an attempt sent (its signature header) and the start of what the receiver answered."""
-    return Write(
-        "UPDATE webhook_attempts SET signature = ?, response_body = ? WHERE delivery_id = ? AND number = ?",
-        (signature, response_body, delivery_id, number),
+        "UPDATE webhook_attempts SET status = ?, response_code = ?, error = ?, duration_ms = ?, signature = ?,"
+        " response_body = ? WHERE delivery_id = ? AND number = ?",
+        (status, response_code, error, duration_ms, signature, response_body, delivery_id, number),
     )
 
 

@@ -340,8 +340,8 @@ class Worker:
             self._breakers.answered(target)
         elif reached is False:
             self._breakers.unreachable(target, str(error))
-        answer = table.record_answer(item.id, item.attempt, flight.signature, _answer_text(flight) if reached else None)
-        await self._store.run([*self._outcome(item, token, code, error, kind, duration_ms), answer])
+        sent = (flight.signature, _answer_text(flight) if reached else None)
+        await self._store.run(self._outcome(item, token, code, error, kind, duration_ms, sent))
         flight.recorded = True
 
     def _outcome(
@@ -352,16 +352,18 @@ class Worker:
         error: str | None,
         kind: str | None,
         duration_ms: int,
+        sent: tuple[str | None, str | None] = (None, None),
     ) -> list[Write]:
         """The attempt's record and what becomes of the delivery: done, retried later, or given up.
-        The attempt is reported as it is decided."""
+        `sent` is the attempt's signature header and the start of the receiver's answer (none for
+        an attempt not sent). The attempt is reported as it is decided."""
         if code is not None and 200 <= code < 300:
             self._tell(item, code, None, duration_ms, "succeeded", None)
             return [
-                table.record_attempt(item.id, item.attempt, webhook.SUCCEEDED, code, None, duration_ms),
+                table.record_attempt(item.id, item.attempt, webhook.SUCCEEDED, code, None, duration_ms, *sent),
                 table.succeed(item.id, token),
             ]
-        unit = [table.record_attempt(item.id, item.attempt, webhook.FAILED, code, error, duration_ms)]
+        unit = [table.record_attempt(item.id, item.attempt, webhook.FAILED, code, error, duration_ms, *sent)]
         delay = self._options.schedule.next_delay(item.attempt, self._rand)
         if delay is None:
             unit.append(table.give_up(item.id, token))
