@@ -191,13 +191,20 @@ def test_a_unit_is_one_statement_when_its_writes_see_alike_and_all_or_nothing_on
     assert _as_one_statement([bump, Write(note, ("c", 1), expect=1)])
     assert _as_one_statement([drop, bump])
     assert _as_one_statement([Write(copy, ("x",)), bump])  # the copy reads `things` before it is bumped
-    # Not one: a table updated and written again (or read after), an upsert, a read of a table
+    # An upsert goes along as an update of its table.
+    upsert = Write(insert + " ON CONFLICT (id) DO UPDATE SET n = excluded.n", ("x", 9), expect=1, label="upsert")
+    assert _as_one_statement([Write(note, ("c", 1), expect=1), upsert])
+    assert _as_one_statement([Write(insert + " ON CONFLICT DO NOTHING", ("a", 1), expect=1)])
+    assert not _as_one_statement([upsert, upsert])
+    assert not _as_one_statement([upsert, Write(copy, ("x",))])
+    assert not _as_one_statement([Write(insert, ("a", 1), expect=1), upsert])
+    # Not one: a table updated and written again (or read after), a RETURNING, a read of a table
     # an earlier write writes, a count to check on an INSERT ... SELECT, several rows of VALUES.
     assert not _as_one_statement([Write(insert, ("a", 1), expect=1), Write("UPDATE things SET n = 0", expect=1)])
     assert not _as_one_statement([bump, Write(insert, ("a", 1), expect=1)])
     assert not _as_one_statement([bump, bump])
     assert not _as_one_statement([bump, Write(copy, ("x",))])
-    assert not _as_one_statement([Write(insert + " ON CONFLICT DO NOTHING", ("a", 1), expect=1)])
+    assert not _as_one_statement([Write(insert + " ON CONFLICT (id) DO UPDATE SET n = 0 RETURNING id", ("a", 1))])
     assert not _as_one_statement([Write("UPDATE things SET n = 0 RETURNING id")])
     assert not _as_one_statement([Write(insert, ("a", 1), expect=1), Write(copy, ("a",))])
     assert not _as_one_statement([Write(copy, ("a",), expect=1)])
@@ -242,6 +249,20 @@ def test_a_unit_is_one_statement_when_its_writes_see_alike_and_all_or_nothing_on
                 ("y", 5),
                 ("z", 3),
             ]
+            # An upsert in the statement: it updates a row that exists, counted; one that finds
+            # its row and does nothing misses its count, and takes the unit's other writes with it.
+            assert await store.run([Write(note, ("u", 4), expect=1), upsert]) == [1, 1]
+            assert await store.fetch_one("SELECT n FROM things WHERE id = 'x'") == (9,)
+            nothing = Write(insert + " ON CONFLICT DO NOTHING", ("x", 1), expect=1, label="nothing")
+            try:
+                await store.run([Write(note, ("v", 4), expect=1), nothing])
+            except Conflict as conflict:
+                assert (conflict.write.label, conflict.rows) == ("nothing", 0)
+            else:
+                raise AssertionError("an upsert that did nothing met its count")
+            assert await store.fetch_one("SELECT COUNT(*) FROM copies WHERE id = 'v'") == (0,)
+            await store.run([Write("UPDATE things SET n = 1 WHERE id = 'x'", expect=1)])
+            await store.run([Write("DELETE FROM copies WHERE id = 'u'", expect=1)])
             # A count not met: nothing of the unit is written, and the Conflict names the write.
             missing = Write("UPDATE things SET n = 0 WHERE id = ?", ("nobody",), expect=1, label="missing")
             for unit in ([Write(note, ("new", 1), expect=1), missing], [bump, missing], [missing, bump]):

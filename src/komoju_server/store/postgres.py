@@ -82,10 +82,11 @@ def _as_one_statement(unit: Sequence[Write]) -> bool:
     In one statement every write sees the database as it was before the statement, while in a
     transaction each sees the writes before it. So the two agree when no write reads a table an
     earlier one writes, and a table that a write updates or deletes from is written by no other
-    write. Counts are checked inside the statement (`_combined`): an update's or a delete's
-    `expect`, a condition's. An insert of one row of VALUES inserts that row or fails, and an
-    `INSERT ... SELECT` must have no count to check. Upserts and RETURNING are never part of
-    one; neither is anything else (DDL, say)."""
+    write. An upsert (`INSERT ... ON CONFLICT`) counts as an update of its table. Counts are
+    checked inside the statement (`_combined`): an update's, a delete's or an upsert's `expect`
+    (rows inserted or updated, as PostgreSQL counts them for the upsert alone), a condition's.
+    An insert of one row of VALUES inserts that row or fails, and an `INSERT ... SELECT` must
+    have no count to check. RETURNING is never part of one; neither is anything else (DDL, say)."""
     written: set[str] = set()
     changed: set[str] = set()  # updated or deleted from
     for write in unit:
@@ -117,13 +118,16 @@ def _tables_read(sql: str) -> frozenset[str]:
 
 @lru_cache(maxsize=1024)  # a unit's statements are a few constant texts, asked about on every write
 def _write_shape(sql: str) -> tuple[str, str, frozenset[str], bool] | None:
-    """For a plain insert, update or delete: "insert" or "change", the table it writes, the
-    tables it reads (an `INSERT ... SELECT`, a subquery), and whether it inserts exactly one row
-    of VALUES. None for anything else (an upsert, a RETURNING, DDL)."""
+    """For an insert, an update, a delete or an upsert: "insert" or "change" (an update, a delete,
+    an upsert), the table it writes, the tables it reads (an `INSERT ... SELECT`, a subquery),
+    and whether it inserts exactly one row of VALUES. None for anything else (a RETURNING, DDL)."""
     upper = sql.upper()
-    if "ON CONFLICT" in upper or "RETURNING" in upper:
+    if "RETURNING" in upper:
         return None
     words = upper.split(None, 3)
+    if "ON CONFLICT" in upper:
+        upsert = upper.startswith("INSERT INTO ")
+        return ("change", words[2].split("(")[0], _tables_read(sql), False) if upsert else None
     if upper.startswith("INSERT INTO "):
         reads = _tables_read(sql)
         return "insert", words[2].split("(")[0], reads, not reads and "), (" not in upper
