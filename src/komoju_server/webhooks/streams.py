@@ -22,6 +22,8 @@ import typing
 import httpcore
 
 BUFFERED = 64 * 1024
+# What httpcore asks a stream about, by the name asyncio's transports give it.
+_TRANSPORT_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
 
 
 class _Protocol(asyncio.Protocol):
@@ -94,8 +96,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             except TimeoutError as exc:
                 raise httpcore.ReadTimeout("timed out reading") from exc
         if protocol.buffer:
-            data = bytes(protocol.buffer[:max_bytes])
-            del protocol.buffer[:max_bytes]
+            if len(protocol.buffer) <= max_bytes:  # the usual case: all of it, one copy
+                data = bytes(protocol.buffer)
+                protocol.buffer.clear()
+            else:
+                data = bytes(protocol.buffer[:max_bytes])
+                del protocol.buffer[:max_bytes]
             if protocol.reading_paused and len(protocol.buffer) <= BUFFERED and not self._transport.is_closing():
                 self._transport.resume_reading()
                 protocol.reading_paused = False
@@ -149,8 +155,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> typing.Any:
         if info == "is_readable":  # on an idle connection: the receiver closed it, or said something unasked
             return self._protocol.ended or bool(self._protocol.buffer)
-        name = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
-        return self._transport.get_extra_info(name[info]) if info in name else None
+        name = _TRANSPORT_INFO.get(info)
+        return None if name is None else self._transport.get_extra_info(name)
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
