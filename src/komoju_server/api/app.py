@@ -13,7 +13,7 @@ from komoju_server.api import errors
 from komoju_server.api.access import AccessLog, App
 from komoju_server.api.cors import Cors
 from komoju_server.api.health import Health
-from komoju_server.api.middleware import RequestMiddleware
+from komoju_server.api.middleware import Gate, RequestMiddleware
 from komoju_server.api.requests import request_type
 from komoju_server.config import Settings
 from komoju_server.console import Console, configure_logging, console_for
@@ -37,19 +37,19 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server.api.idempotency import IdempotencyMiddleware
     from komoju_server.api.sandbox import MaintenanceGate
 
+    gate = Gate(
+        runtime.keyring,
+        lambda: runtime.maintenance,
+        runtime.throttle,
+        MaintenanceGate(runtime.sandbox, API),
+        runtime.recent_requests,
+    )
     router = CompiledRouter()  # shared with CORS, which answers preflights before the app routes
     app = falcon.asgi.App(
         router=router,
         middleware=[
             Lifespan(runtime),
-            RequestMiddleware(
-                runtime.keyring,
-                lambda: runtime.maintenance,
-                runtime.throttle,
-                Cors(router),
-                MaintenanceGate(runtime.sandbox, API),
-                runtime.recent_requests,
-            ),
+            RequestMiddleware(gate, Cors(router)),
             # After authentication and the merchant's sandbox maintenance: X-KOMOJU-IDEMPOTENCY
             # (which claims the key only for a request that will run). Its process_response
             # runs before RequestMiddleware's, which notes the answer as it leaves.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import falcon
 import falcon.asgi
@@ -31,20 +31,62 @@ _HTTP_CODES = {
 }
 
 
+class ErrorAnswer(NamedTuple):
+    """What a failure is answered with on the API, whichever way the request came (Falcon's
+    error handlers below, or api/direct.py): a status, KOMOJU's envelope and extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def answer_for(error: Exception, request_id: str, method: str, path: str) -> ErrorAnswer:
+    """The API's answer to a failure: ApiError's envelope, 503 while the database is away,
+    409 when an idempotency key was taken over, else a logged 500."""
+    if isinstance(error, ApiError):
+        headers: tuple[tuple[str, str], ...] = ()
+        if error.status == 413:  # the rest of the body is not read: this connection cannot carry another request
+            headers = (("Connection", "close"),)
+        if isinstance(error, Throttled):
+            headers = (("Retry-After", str(error.retry_after)),)
+        return ErrorAnswer(error.status, error.body(), headers)
+    if isinstance(error, StoreUnavailable):
+        body = ApiError("service_unavailable", message=UNAVAILABLE_MESSAGE).body()
+        return ErrorAnswer(503, body, (("Retry-After", RETRY_AFTER_SECONDS),))
+    if isinstance(error, Conflict) and error.write.label == idempotency_table.ANSWER_LABEL:
+        # The key was taken over while this request ran (its lease ran out): its change rolled
+        # back, and the request that took the key over is the one that counts.
+        return ErrorAnswer(409, idempotency.conflict().body())
+    _log_unexpected(error, request_id, method, path)
+    return ErrorAnswer(500, ApiError("internal_server_error").body())
+
+
+def _log_unexpected(error: Exception, request_id: str, method: str, path: str) -> None:
+    # Logged once, with the request id and the exception's type and place only: never the
+    # request body or the exception's message, which may hold card data.
+    log.error("request %s %s %s failed: %s at %s", request_id, method, path, type(error).__name__, _where(error))
+
+
 def _page(req: falcon.asgi.Request) -> Any:
     """The pages' renderer when the request is for a page (pages/__init__.py marks it), else None."""
     return getattr(req.context, "pages", None)
+
+
+def _send(resp: falcon.asgi.Response, answer: ErrorAnswer) -> None:
+    send(resp, answer.body, answer.status)
+    for name, value in answer.headers:
+        resp.set_header(name, value)
+
+
+def _answer(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: Exception) -> None:
+    _send(resp, answer_for(error, getattr(req.context, "request_id", "-"), req.method, req.path))
 
 
 async def api_error(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: ApiError, params: Any) -> None:
     if pages := _page(req):
         pages.error(req, resp, error.status)
         return
-    send(resp, error.body(), error.status)
-    if error.status == 413:  # the rest of the body is not read: this connection cannot carry another request
-        resp.set_header("Connection", "close")
-    if isinstance(error, Throttled):
-        resp.set_header("Retry-After", str(error.retry_after))
+    _answer(req, resp, error)
 
 
 async def store_unavailable(
@@ -52,9 +94,9 @@ async def store_unavailable(
 ) -> None:
     if pages := _page(req):
         pages.error(req, resp, 503)
-    else:
-        send(resp, ApiError("service_unavailable", message=UNAVAILABLE_MESSAGE).body(), 503)
-    resp.set_header("Retry-After", RETRY_AFTER_SECONDS)
+        resp.set_header("Retry-After", RETRY_AFTER_SECONDS)
+        return
+    _answer(req, resp, error)
 
 
 async def http_error(
@@ -72,27 +114,16 @@ async def http_error(
 
 
 async def unexpected(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: Exception, params: Any) -> None:
-    # Logged once, with the request id and the exception's type and place only: never the
-    # request body or the exception's message, which may hold card data.
-    log.error(
-        "request %s %s %s failed: %s at %s",
-        getattr(req.context, "request_id", "-"),
-        req.method,
-        req.path,
-        type(error).__name__,
-        _where(error),
-    )
     if pages := _page(req):
+        _log_unexpected(error, getattr(req.context, "request_id", "-"), req.method, req.path)
         pages.error(req, resp, 500)
         return
-    send(resp, ApiError("internal_server_error").body(), 500)
+    _answer(req, resp, error)
 
 
 async def conflict(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: Conflict, params: Any) -> None:
     if error.write.label == idempotency_table.ANSWER_LABEL:
-        # The key was taken over while this request ran (its lease ran out): its change rolled
-        # back, and the request that took the key over is the one that counts.
-        send(resp, idempotency.conflict().body(), 409)
+        _answer(req, resp, error)
         return
     await unexpected(req, resp, error, params)
 

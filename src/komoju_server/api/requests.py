@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import falcon.asgi
@@ -65,20 +66,27 @@ async def raw_body(req: falcon.asgi.Request) -> bytes:
 
 
 def _checked(req: falcon.asgi.Request, raw: bytes) -> bytes:
-    limit = limits_of(req).max_body
-    if len(raw) > limit:
-        raise body_too_large(limit)
-    if cut_off(req):
-        # The client went away (or timed out) halfway: a part of a request is not a request.
-        # Nobody hears this answer; what matters is that nothing is done.
-        raise ApiError("bad_request", message="The request body was cut off.")
+    problem = body_problem(raw, limits_of(req).max_body, req.scope)
+    if problem is not None:
+        raise problem
     return raw
 
 
-def cut_off(req: falcon.asgi.Request) -> bool:
+def body_problem(raw: bytes, limit: int, scope: Mapping[str, Any]) -> ApiError | None:
+    """What is wrong with a body read whole, if anything: longer than the limit (413), or cut
+    off because the client went away (or timed out) halfway: a part of a request is not a
+    request. Nobody hears that answer; what matters is that nothing is done."""
+    if len(raw) > limit:
+        return body_too_large(limit)
+    if cut_off(scope):
+        return ApiError("bad_request", message="The request body was cut off.")
+    return None
+
+
+def cut_off(scope: Mapping[str, Any]) -> bool:
     """Whether the body just read ended because the connection did, not because it was all
     sent (see protocol.BODY_EXTENSION). Always false in process, where no connection is."""
-    cycle = req.scope.get("extensions", {}).get(BODY_EXTENSION)
+    cycle = scope.get("extensions", {}).get(BODY_EXTENSION)
     progress = cycle() if cycle is not None else None
     return progress is not None and bool(progress.more_body)
 
@@ -92,20 +100,27 @@ async def body(req: falcon.asgi.Request) -> dict[str, Any]:
 
 
 def query(req: falcon.asgi.Request) -> dict[str, Any]:
+    return decode_query(req.query_string, limits_of(req))
+
+
+def decode_query(query_string: str, limits: Limits) -> dict[str, Any]:
     try:
-        return decode_form(req.query_string, limits_of(req))
+        return decode_form(query_string, limits)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyError() from exc
 
 
 async def list_query(req: falcon.asgi.Request) -> dict[str, Any]:
-    """A list's filters and paging: the query string, and a body if the request has one.
+    """A list's filters and paging: the query string, and a body if the request has one."""
+    return merged_query(query(req), await body(req))
+
+
+def merged_query(found: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """A list's query string (`found`) over its body (`sent`).
 
     An older KOMOJU Ruby client (heroics-based `komoju` gem) sends a list's filters as a JSON
     body on the GET; KOMOJU, a Rails app, reads body and query string into the same params.
     Where both name a field, the query string wins: it is what the URL addresses, and a
     client adding a parameter to a URL means it. An undecodable body is 400, as on a POST.
     """
-    found = query(req)
-    sent = await body(req)
     return {**sent, **found} if sent else found

@@ -112,7 +112,7 @@ class Pages:
         body = await req.bounded_stream.read(MAX_FORM_BYTES + 1)
         if len(body) > MAX_FORM_BYTES:
             raise PageError(413)
-        if cut_off(req):  # the browser went away halfway: nobody sees this, nothing is done
+        if cut_off(req.scope):  # the browser went away halfway: nobody sees this, nothing is done
             raise PageError(400)
         try:
             fields = decode_form(body.decode("utf-8"))
