@@ -12,6 +12,7 @@ from falcon.routing import CompiledRouter
 from komoju_server.api import errors
 from komoju_server.api.access import AccessLog, App
 from komoju_server.api.cors import Cors
+from komoju_server.api.direct import DirectRoutes
 from komoju_server.api.health import Health
 from komoju_server.api.middleware import Gate, RequestMiddleware
 from komoju_server.api.requests import request_type
@@ -33,7 +34,9 @@ class Lifespan:
         await self._runtime.stop()
 
 
-def create_app(runtime: Runtime) -> falcon.asgi.App:
+def create_app(runtime: Runtime) -> DirectRoutes:
+    """The API and the pages: the busiest API routes answered directly (api/direct.py), the
+    rest by the Falcon app (`DirectRoutes.app`)."""
     from komoju_server.api.idempotency import IdempotencyMiddleware
     from komoju_server.api.sandbox import MaintenanceGate
 
@@ -68,7 +71,11 @@ def create_app(runtime: Runtime) -> falcon.asgi.App:
     from komoju_server import pages
 
     pages.add_routes(app, runtime)
-    return app
+    direct = DirectRoutes(app, gate, runtime.settings.limits)
+    from komoju_server.api import payments
+
+    payments.add_direct_routes(direct, runtime, API)
+    return direct
 
 
 def served_app(settings: Settings, console: Console) -> App:

@@ -1,0 +1,304 @@
+"""The API's busiest routes, answered on ASGI directly instead of through Falcon.
+
+Falcon, its request and response objects and its middleware hooks cost a request about as much
+as the bare read baseline's whole answer to a GET of a payment (bench/README.md, "the edge").
+The routes declared here (creating, showing and listing payments) are answered by this layer
+in front of the Falcon app: the same steps in the same order (`middleware.Gate`), the same
+handlers (api/payments.py), the same error answers (`errors.answer_for`) and the same headers
+as the Falcon path gives them. tests/api/test_direct.py holds the two paths to that, request
+for request.
+
+Whatever this layer does not take goes to Falcon, which answers it as before: every other
+route, a trailing slash, HEAD and OPTIONS, and a POST with X-KOMOJU-IDEMPOTENCY (its claim and
+replay are the idempotency middleware's). A direct route takes the secret key only: the routes
+a publishable key may call, and so browsers through CORS (api/cors.py), stay with Falcon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import falcon.asgi
+import orjson
+
+from komoju_server.api.access import ANSWERED, App, Message, Receive, Scope, Send
+from komoju_server.api.errors import answer_for
+from komoju_server.api.forms import decode_body
+from komoju_server.api.middleware import Gate
+from komoju_server.api.requests import body_problem, decode_query, limits_of, merged_query, raw_body
+from komoju_server.api.responses import JSON
+from komoju_server.domain import idempotency, versions
+from komoju_server.domain.caller import Caller
+from komoju_server.domain.errors import ApiError
+from komoju_server.limits import Limits, body_too_large
+
+_JSON = JSON.encode("latin-1")
+# Header names a request may send more than once where the last one counts (Falcon's
+# `_SINGLETON_HEADERS_BYTESTR`); any other repeated header's values are joined with commas.
+_SINGLE = frozenset(
+    (
+        b"content-type",
+        b"max-forwards",
+        b"cookie",
+        b"host",
+        b"content-length",
+        b"expect",
+        b"referer",
+        b"user-agent",
+        b"from",
+    )
+)
+_IDEMPOTENCY = idempotency.HEADER.lower().encode("latin-1")
+_VERSION = versions.HEADER.lower().encode("latin-1")
+
+
+class Call:
+    """One request to a direct route, as its handler sees it: who calls, what the path names,
+    and what came with it. The body is read when the handler asks for it, as a Falcon
+    responder reads it (requests.raw_body): errors of the body come after the key's."""
+
+    __slots__ = ("caller", "params", "scope", "headers", "limits", "_first", "_receive", "_raw")
+
+    def __init__(
+        self,
+        caller: Caller,
+        params: tuple[str, ...],
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        limits: Limits,
+        first: Message,
+        receive: Receive,
+    ) -> None:
+        self.caller = caller
+        self.params = params
+        self.scope = scope
+        self.headers = headers
+        self.limits = limits
+        self._first = first
+        self._receive = receive
+        self._raw: bytes | None = None
+
+    @property
+    def prefix(self) -> str:
+        """The scheme, host and root path of the request's URL, as Falcon's `req.prefix`: the
+        Host header, else the server's own address."""
+        scope = self.scope
+        scheme = scope.get("scheme", "http")
+        host = self.headers.get(b"host")
+        if host is not None:
+            netloc = host.decode("latin-1")
+        else:
+            name, port = scope["server"]
+            netloc = name if port == (443 if scheme == "https" else 80) else f"{name}:{port}"
+        return f"{scheme}://{netloc}{scope.get('root_path', '')}"
+
+    def header(self, lowercase_name: bytes) -> str | None:
+        value = self.headers.get(lowercase_name)
+        return None if value is None else value.decode("latin-1")
+
+    async def body(self) -> dict[str, Any]:
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = await self._read()
+        return decode_body(raw, self.header(b"content-type"), self.limits)
+
+    async def list_query(self) -> dict[str, Any]:
+        """A list's filters and paging: the query string over the body (requests.list_query)."""
+        return merged_query(decode_query(self.scope["query_string"].decode(), self.limits), await self.body())
+
+    async def _read(self) -> bytes:
+        limit = self.limits.max_body
+        first = self._first
+        raw: bytes = first.get("body", b"")
+        if first.get("more_body"):
+            declared = _content_length(self.headers)
+            if not declared and b"transfer-encoding" not in self.headers:
+                return b""  # no body declared (RFC 9112, 6.3): nothing to read, as requests.raw_body
+            if (declared or 0) > limit:
+                raise body_too_large(limit)
+            chunks = [raw]
+            size = len(raw)
+            while size <= limit:
+                message = await self._receive()
+                if message["type"] != "http.request":
+                    break  # the client went away: what came is checked below
+                chunk = message.get("body", b"")
+                chunks.append(chunk)
+                size += len(chunk)
+                if not message.get("more_body"):
+                    break
+            raw = b"".join(chunks)
+        problem = body_problem(raw, limit, self.scope)
+        if problem is not None:
+            raise problem
+        return raw
+
+
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    """Content-Length as Falcon reads it: an invalid one is a 400."""
+    value = headers.get(b"content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        length = -1
+    if length < 0:
+        raise ApiError("bad_request")
+    return length
+
+
+# A direct route's handler: the answer's body (anything orjson encodes) and status.
+Handler = Callable[[Call], Awaitable[tuple[Any, int]]]
+
+
+class DirectRoutes:
+    """An ASGI app: the declared routes answered here, everything else by `app`."""
+
+    def __init__(self, app: App, gate: Gate, limits: Limits) -> None:
+        self.app = app
+        self._gate = gate
+        self._limits = limits
+        self._exact: dict[tuple[str, str], Handler] = {}
+        self._items: dict[tuple[str, str], Handler] = {}  # (method, the path before the id)
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        """Declares a route: `path` is exact, or ends in `/{id}` for one object's route."""
+        head, _, last = path.rpartition("/")
+        if last.startswith("{") and last.endswith("}"):
+            self._items[(method, head)] = handler
+        else:
+            self._exact[(method, path)] = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            found = self._find(scope["method"], scope["path"])
+            if found is not None:
+                handler, params = found
+                await self._take(handler, params, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _find(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | None:
+        handler = self._exact.get((method, path))
+        if handler is not None:
+            return handler, ()
+        head, _, last = path.rpartition("/")
+        handler = self._items.get((method, head))
+        if handler is None or not last:
+            return None  # a trailing slash among them: Falcon's to strip
+        return handler, (last,)
+
+    async def _take(
+        self, handler: Handler, params: tuple[str, ...], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        headers = headers_of(scope)
+        first = await receive()
+        if first["type"] == "http.disconnect":
+            return  # as Falcon does: nobody to answer
+        if _IDEMPOTENCY in headers and scope["method"] == "POST":
+            await self.app(scope, _replaying(first, receive), send)
+            return
+        await self._answer(handler, params, scope, headers, first, receive, send)
+
+    async def _answer(
+        self,
+        handler: Handler,
+        params: tuple[str, ...],
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        first: Message,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        gate = self._gate
+        method: str = scope["method"]
+        path: str = scope["path"]
+        sent = headers.get(b"x-request-id")
+        request_id = gate.request_id(None if sent is None else sent.decode("latin-1"))
+        out = [(b"x-request-id", request_id.encode("latin-1"))]
+        caller: Caller | None = None
+        try:
+            version_header = headers.get(_VERSION)
+            version = gate.version(None if version_header is None else version_header.decode("latin-1"))
+            out.append((_VERSION, version.name.encode("latin-1")))
+            gate.check_open()
+            authorization = headers.get(b"authorization")
+            client = scope.get("client")
+            caller = await gate.admit(
+                False,  # the secret key only (see the module)
+                client[0] if client else "127.0.0.1",
+                None if authorization is None else authorization.decode("latin-1"),
+                version,
+            )
+            await gate.check_path(caller, path, params)
+            call = Call(caller, params, scope, headers, self._limits, first, receive)
+            answer, status = await handler(call)
+            body = orjson.dumps(answer)
+        except Exception as error:  # noqa: BLE001 - every failure is answered, as Falcon's handlers do
+            failure = answer_for(error, request_id, method, path)
+            status, body = failure.status, orjson.dumps(failure.body)
+            out.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in failure.headers)
+        out.append((b"content-type", _JSON))
+        out.append((b"content-length", str(len(body)).encode("latin-1")))
+        if caller is not None:
+            gate.record(caller, method, path, status, request_id)
+        scope[ANSWERED] = (status, request_id)
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+
+
+def headers_of(scope: Scope) -> dict[bytes, bytes]:
+    """A request's headers by (lowercase) name, as Falcon reads them."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in headers and name not in _SINGLE:
+            headers[name] += b"," + value
+        else:
+            headers[name] = value
+    return headers
+
+
+class _FalconCall(Call):
+    """A call made of a request that came through Falcon: its body read through Falcon's, once
+    (the idempotency middleware may have read it already)."""
+
+    __slots__ = ("_req",)
+
+    def __init__(self, req: falcon.asgi.Request, params: tuple[str, ...]) -> None:
+        scope = req.scope
+        super().__init__(req.context.caller, params, scope, headers_of(scope), limits_of(req), {}, _nothing)
+        self._req = req
+
+    @property
+    def prefix(self) -> str:
+        return self._req.prefix
+
+    async def _read(self) -> bytes:
+        context = self._req.context
+        raw: bytes | None = getattr(context, "raw_body", None)
+        if raw is None:
+            raw = context.raw_body = await raw_body(self._req)
+        return raw
+
+
+def call_of(req: falcon.asgi.Request, *params: str) -> Call:
+    """The call a direct route's handler is given, made of a request that came through Falcon."""
+    return _FalconCall(req, params)
+
+
+async def _nothing() -> Message:
+    raise AssertionError("a call made of a Falcon request reads its body through Falcon")
+
+
+def _replaying(first: dict[str, Any], receive: Receive) -> Receive:
+    """`receive` with the message already taken given back first."""
+    pending: list[dict[str, Any]] = [first]
+
+    async def replay() -> Any:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
