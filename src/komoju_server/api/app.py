@@ -65,16 +65,13 @@ def create_app(runtime: Runtime) -> DirectRoutes:
     app.req_options.auto_parse_form_urlencoded = False
     errors.install(app)
     app.add_route("/health", Health(runtime))
+    direct = DirectRoutes(app, gate, runtime.settings.limits)
     from komoju_server.api import routes
 
-    routes.add_all(app, runtime, API)
+    routes.add_all(direct, runtime, API)
     from komoju_server import pages
 
     pages.add_routes(app, runtime)
-    direct = DirectRoutes(app, gate, runtime.settings.limits)
-    from komoju_server.api import payments
-
-    payments.add_direct_routes(direct, runtime, API)
     return direct
 
 

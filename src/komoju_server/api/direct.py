@@ -2,16 +2,18 @@
 
 Falcon, its request and response objects and its middleware hooks cost a request about as much
 as the bare read baseline's whole answer to a GET of a payment (bench/README.md, "the edge").
-The routes declared here (creating, showing and listing payments) are answered by this layer
-in front of the Falcon app: the same steps in the same order (`middleware.Gate`), the same
-handlers (api/payments.py), the same error answers (`errors.answer_for`) and the same headers
-as the Falcon path gives them. tests/api/test_direct.py holds the two paths to that, request
-for request.
+The routes declared here (every /payments route, and POST /sessions) are answered by this
+layer in front of the Falcon app: the same steps in the same order (`middleware.Gate`), the
+same error answers (`errors.answer_for`) and the same headers as the Falcon path gives them.
+A route declared with `route` has one handler per method, taking a `Call` and giving the
+answer's body and status; Falcon gets the same handlers as a resource (`FalconResource`), so
+what it answers of these routes is answered alike. tests/api/test_direct.py holds the two
+paths to that, request for request.
 
-Whatever this layer does not take goes to Falcon, which answers it as before: every other
-route, a trailing slash, HEAD and OPTIONS, and a POST with X-KOMOJU-IDEMPOTENCY (its claim and
-replay are the idempotency middleware's). A direct route takes the secret key only: the routes
-a publishable key may call, and so browsers through CORS (api/cors.py), stay with Falcon.
+Whatever this layer does not take goes to Falcon: every other route, a trailing slash, HEAD
+and OPTIONS, and a POST with X-KOMOJU-IDEMPOTENCY (its claim and replay are the idempotency
+middleware's). A direct route takes the secret key only: the routes a publishable key may
+call, and so browsers through CORS (api/cors.py), stay with Falcon.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from typing import Any
 import falcon.asgi
 import orjson
 
-from komoju_server.api.access import ANSWERED, App, Message, Receive, Scope, Send
+from komoju_server.api.access import ANSWERED, Message, Receive, Scope, Send
 from komoju_server.api.errors import answer_for
 from komoju_server.api.forms import decode_body
 from komoju_server.api.middleware import Gate
 from komoju_server.api.requests import body_problem, decode_query, limits_of, merged_query, raw_body
-from komoju_server.api.responses import JSON
+from komoju_server.api.responses import JSON, send
 from komoju_server.domain import idempotency, versions
 from komoju_server.domain.caller import Caller
 from komoju_server.domain.errors import ApiError
@@ -154,22 +156,38 @@ Handler = Callable[[Call], Awaitable[tuple[Any, int]]]
 
 
 class DirectRoutes:
-    """An ASGI app: the declared routes answered here, everything else by `app`."""
+    """An ASGI app: the declared routes answered here, everything else by `app`, the Falcon app
+    (`add_route` adds a route of Falcon's own)."""
 
-    def __init__(self, app: App, gate: Gate, limits: Limits) -> None:
+    def __init__(self, app: falcon.asgi.App, gate: Gate, limits: Limits) -> None:
         self.app = app
         self._gate = gate
         self._limits = limits
         self._exact: dict[tuple[str, str], Handler] = {}
         self._items: dict[tuple[str, str], Handler] = {}  # (method, the path before the id)
+        self._actions: dict[tuple[str, str, str], Handler] = {}  # (method, before the id, after it)
 
-    def add(self, method: str, path: str, handler: Handler) -> None:
-        """Declares a route: `path` is exact, or ends in `/{id}` for one object's route."""
-        head, _, last = path.rpartition("/")
-        if last.startswith("{") and last.endswith("}"):
+    def route(self, template: str, **handlers: Handler) -> None:
+        """Declares `template`'s handlers by method (`GET=...`, `POST=...`): answered here, and
+        by Falcon through the same handlers for the requests this passes on to it."""
+        for method, handler in handlers.items():
+            self.add(method, template, handler)
+        self.app.add_route(template, FalconResource(handlers))
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        """Answers `method` on `template` here: an exact path, or one with an id (`{name}`) as
+        its last part or the part before the last."""
+        head, _, last = template.rpartition("/")
+        before, _, middle = head.rpartition("/")
+        if _is_field(last):
             self._items[(method, head)] = handler
+        elif _is_field(middle):
+            self._actions[(method, before, last)] = handler
         else:
-            self._exact[(method, path)] = handler
+            self._exact[(method, template)] = handler
+
+    def add_route(self, template: str, resource: object) -> None:
+        self.app.add_route(template, resource)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -185,10 +203,16 @@ class DirectRoutes:
         if handler is not None:
             return handler, ()
         head, _, last = path.rpartition("/")
+        if not last:
+            return None  # a trailing slash: Falcon's to strip
         handler = self._items.get((method, head))
-        if handler is None or not last:
-            return None  # a trailing slash among them: Falcon's to strip
-        return handler, (last,)
+        if handler is not None:
+            return handler, (last,)
+        before, _, middle = head.rpartition("/")
+        handler = self._actions.get((method, before, last))
+        if handler is None or not middle:
+            return None
+        return handler, (middle,)
 
     async def _take(
         self, handler: Handler, params: tuple[str, ...], scope: Scope, receive: Receive, send: Send
@@ -283,9 +307,25 @@ class _FalconCall(Call):
         return raw
 
 
-def call_of(req: falcon.asgi.Request, *params: str) -> Call:
-    """The call a direct route's handler is given, made of a request that came through Falcon."""
-    return _FalconCall(req, params)
+class FalconResource:
+    """A route's handlers as a Falcon resource (`on_get`, `on_post`...), for the requests
+    DirectRoutes passes on to Falcon: the same answers, through Falcon's steps."""
+
+    def __init__(self, handlers: dict[str, Handler]) -> None:
+        for method, handler in handlers.items():
+            setattr(self, f"on_{method.lower()}", _responder(handler))
+
+
+def _responder(handler: Handler) -> Callable[..., Awaitable[None]]:
+    async def responder(req: falcon.asgi.Request, resp: falcon.asgi.Response, **params: str) -> None:
+        answer, status = await handler(_FalconCall(req, tuple(params.values())))
+        send(resp, answer, status)
+
+    return responder
+
+
+def _is_field(part: str) -> bool:
+    return part.startswith("{") and part.endswith("}")
 
 
 async def _nothing() -> Message:

@@ -32,6 +32,7 @@ import orjson
 from komoju_server import __version__
 from komoju_server.api import inputs as wire
 from komoju_server.api import responses
+from komoju_server.api.direct import DirectRoutes, FalconResource, Handler
 from komoju_server.domain import money, params, rules, states, versions
 from komoju_server.domain import secure_token as secure_tokens
 from komoju_server.domain import session as sessions
@@ -1103,10 +1104,18 @@ class Route:
 
 
 class _Recorder:
-    """Stands in for the Falcon app while `routes.add_all` adds the API's routes."""
+    """Stands in for DirectRoutes and its Falcon app while `routes.add_all` adds the API's
+    routes."""
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+
+    @property
+    def app(self) -> _Recorder:
+        return self
+
+    def route(self, template: str, **handlers: Handler) -> None:
+        self.add_route(template, FalconResource(handlers))
 
     def add_route(self, template: str, resource: object, **_: Any) -> None:
         if not template.startswith(PREFIX + "/"):
@@ -1122,7 +1131,7 @@ def api_routes() -> list[Route]:
     from komoju_server.runtime import Runtime
 
     recorder = _Recorder()
-    routes.add_all(cast(falcon.asgi.App, recorder), cast(Runtime, _NoRuntime()), PREFIX)
+    routes.add_all(cast(DirectRoutes, recorder), cast(Runtime, _NoRuntime()), PREFIX)
     return recorder.routes
 
 

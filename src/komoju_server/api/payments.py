@@ -1,15 +1,18 @@
-"""/payments: create, list, show, update, and the capture/refund/refund_request/cancel actions."""
+"""/payments: create, list, show, update, and the capture/refund/refund_request/cancel actions.
+
+All of them are direct routes (api/direct.py): answered without Falcon, and through it by the
+same handlers when a request goes that way (a POST with X-KOMOJU-IDEMPOTENCY)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import falcon.asgi
 
-from komoju_server.api import inputs, requests
-from komoju_server.api.direct import Call, DirectRoutes, call_of
-from komoju_server.api.responses import envelope, page_params, send
+from komoju_server.api import inputs
+from komoju_server.api.direct import Call, DirectRoutes
+from komoju_server.api.responses import envelope, page_params
+from komoju_server.domain.payment import Payment
 from komoju_server.processors.test_inputs import SCENARIO_HEADER
 from komoju_server.runtime import Runtime
 
@@ -25,80 +28,58 @@ def scenario(runtime: Runtime, req: falcon.asgi.Request) -> str | None:
     return runtime.processors.scenario(req.context.caller.mode, req.get_header(SCENARIO_HEADER))
 
 
-# The busiest three: answered without Falcon (api/direct.py), and by the resources below when
-# a request goes through it (an idempotency key, a body in several messages).
-
-
-async def create(runtime: Runtime, call: Call) -> tuple[Any, int]:
-    caller = call.caller
-    new = inputs.new_payment(await call.body(), runtime.processors.scenario(caller.mode, call.header(_SCENARIO)))
-    created = await runtime.payments.create(caller, new, base_url(runtime, call))
-    return created.answer or created.payment.to_api(caller.api_version), created.status_code
-
-
-async def page(runtime: Runtime, call: Call) -> tuple[Any, int]:
-    query = await call.list_query()
-    number, per_page = page_params(query)
-    total, answers = await runtime.payment_answers.page(call.caller, inputs.payment_filter(query), number, per_page)
-    return envelope(answers, total, number, per_page), 200
-
-
-async def show(runtime: Runtime, call: Call) -> tuple[Any, int]:
-    return await runtime.payment_answers.show(call.caller, call.params[0]), 200
-
-
-def add_direct_routes(routes: DirectRoutes, runtime: Runtime, prefix: str) -> None:
-    routes.add("POST", f"{prefix}/payments", functools.partial(create, runtime))
-    routes.add("GET", f"{prefix}/payments", functools.partial(page, runtime))
-    routes.add("GET", f"{prefix}/payments/{{payment_id}}", functools.partial(show, runtime))
-
-
-class PaymentList:
+class PaymentHandlers:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        send(resp, *await page(self._rt, call_of(req)))
+    def _scenario(self, call: Call) -> str | None:
+        return self._rt.processors.scenario(call.caller.mode, call.header(_SCENARIO))
 
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        send(resp, *await create(self._rt, call_of(req)))
+    async def create(self, call: Call) -> tuple[Any, int]:
+        caller = call.caller
+        new = inputs.new_payment(await call.body(), self._scenario(call))
+        created = await self._rt.payments.create(caller, new, base_url(self._rt, call))
+        return created.answer or created.payment.to_api(caller.api_version), created.status_code
+
+    async def page(self, call: Call) -> tuple[Any, int]:
+        query = await call.list_query()
+        number, per_page = page_params(query)
+        filter_ = inputs.payment_filter(query)
+        total, answers = await self._rt.payment_answers.page(call.caller, filter_, number, per_page)
+        return envelope(answers, total, number, per_page), 200
+
+    async def show(self, call: Call) -> tuple[Any, int]:
+        return await self._rt.payment_answers.show(call.caller, call.params[0]), 200
+
+    async def update(self, call: Call) -> tuple[Any, int]:
+        change = inputs.payment_change(await call.body(), self._scenario(call))
+        updated = await self._rt.payments.update(call.caller, call.params[0], change)
+        return updated.payment.to_api(call.caller.api_version), updated.status_code
+
+    async def capture(self, call: Call) -> tuple[Any, int]:
+        capture = inputs.capture(await call.body())
+        return self._answer(call, await self._rt.payments.capture(call.caller, call.params[0], capture))
+
+    async def refund(self, call: Call) -> tuple[Any, int]:
+        refund = inputs.refund(await call.body())
+        return self._answer(call, await self._rt.payments.refund(call.caller, call.params[0], refund))
+
+    async def refund_request(self, call: Call) -> tuple[Any, int]:
+        request = inputs.refund_request(await call.body())
+        return self._answer(call, await self._rt.payments.refund_request(call.caller, call.params[0], request))
+
+    async def cancel(self, call: Call) -> tuple[Any, int]:
+        await call.body()  # read as every POST's is: a body that cannot be read is a 400 here too
+        return self._answer(call, await self._rt.payments.cancel(call.caller, call.params[0]))
+
+    @staticmethod
+    def _answer(call: Call, payment: Payment) -> tuple[Any, int]:
+        return payment.to_api(call.caller.api_version), 200
 
 
-class PaymentItem:
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
-        send(resp, *await show(self._rt, call_of(req, payment_id)))
-
-    async def on_patch(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
-        change = inputs.payment_change(await requests.body(req), scenario(self._rt, req))
-        updated = await self._rt.payments.update(req.context.caller, payment_id, change)
-        send(resp, updated.payment.to_api(req.context.caller.api_version), updated.status_code)
-
-
-class PaymentAction:
-    def __init__(self, runtime: Runtime, action: str) -> None:
-        self._rt = runtime
-        self._action = action
-
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, payment_id: str) -> None:
-        body = await requests.body(req)
-        service = self._rt.payments
-        caller = req.context.caller
-        if self._action == "capture":
-            payment = await service.capture(caller, payment_id, inputs.capture(body))
-        elif self._action == "cancel":
-            payment = await service.cancel(caller, payment_id)
-        elif self._action == "refund":
-            payment = await service.refund(caller, payment_id, inputs.refund(body))
-        else:
-            payment = await service.refund_request(caller, payment_id, inputs.refund_request(body))
-        send(resp, payment.to_api(caller.api_version))
-
-
-def add_routes(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
-    app.add_route(f"{prefix}/payments", PaymentList(runtime))
-    app.add_route(f"{prefix}/payments/{{payment_id}}", PaymentItem(runtime))
+def add_routes(routes: DirectRoutes, runtime: Runtime, prefix: str) -> None:
+    handlers = PaymentHandlers(runtime)
+    routes.route(f"{prefix}/payments", GET=handlers.page, POST=handlers.create)
+    routes.route(f"{prefix}/payments/{{payment_id}}", GET=handlers.show, PATCH=handlers.update)
     for action in ("capture", "refund", "refund_request", "cancel"):
-        app.add_route(f"{prefix}/payments/{{payment_id}}/{action}", PaymentAction(runtime, action))
+        routes.route(f"{prefix}/payments/{{payment_id}}/{action}", POST=getattr(handlers, action))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import falcon.asgi
-
+from komoju_server.api.direct import DirectRoutes
 from komoju_server.runtime import Runtime
 
 
-def add_all(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
+def add_all(routes: DirectRoutes, runtime: Runtime, prefix: str) -> None:
+    """Every route under `prefix`: the direct ones on `routes`, the rest on its Falcon app."""
     from komoju_server.api import customers, payments, secure_tokens, tokens
 
-    payments.add_routes(app, runtime, prefix)
+    app = routes.app
+    payments.add_routes(routes, runtime, prefix)
     tokens.add_routes(app, runtime, prefix)
     secure_tokens.add_routes(app, runtime, prefix)
     customers.add_routes(app, runtime, prefix)
@@ -27,7 +28,7 @@ def add_all(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
 
     from komoju_server.api import sessions
 
-    sessions.add_routes(app, runtime, prefix)
+    sessions.add_routes(routes, runtime, prefix)
 
     from komoju_server.api import openapi
 

@@ -3,22 +3,23 @@ payment), and /payment_methods: the methods this merchant can take."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import falcon.asgi
 
 from komoju_server.api import inputs, requests
+from komoju_server.api.direct import Call, DirectRoutes
 from komoju_server.api.payments import base_url, scenario
 from komoju_server.api.responses import send
 from komoju_server.methods.listing import available_methods
 from komoju_server.runtime import Runtime
 
 
-class SessionList:
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        new = inputs.new_session(await requests.body(req))
-        send(resp, await self._rt.sessions.create(req.context.caller, new, base_url(self._rt, req)))
+async def create(runtime: Runtime, call: Call) -> tuple[Any, int]:
+    """POST /sessions: a direct route (api/direct.py), as the payments' are."""
+    new = inputs.new_session(await call.body())
+    return await runtime.sessions.create(call.caller, new, base_url(runtime, call)), 200
 
 
 class SessionItem:
@@ -66,9 +67,9 @@ class PaymentMethods:
         send(resp, available_methods())
 
 
-def add_routes(app: falcon.asgi.App, runtime: Runtime, prefix: str) -> None:
-    app.add_route(f"{prefix}/sessions", SessionList(runtime))
-    app.add_route(f"{prefix}/sessions/{{session_id}}", SessionItem(runtime))
-    app.add_route(f"{prefix}/sessions/{{session_id}}/pay", SessionPay(runtime))
-    app.add_route(f"{prefix}/sessions/{{session_id}}/cancel", SessionCancel(runtime))
-    app.add_route(f"{prefix}/payment_methods", PaymentMethods(runtime))
+def add_routes(routes: DirectRoutes, runtime: Runtime, prefix: str) -> None:
+    routes.route(f"{prefix}/sessions", POST=functools.partial(create, runtime))
+    routes.add_route(f"{prefix}/sessions/{{session_id}}", SessionItem(runtime))
+    routes.add_route(f"{prefix}/sessions/{{session_id}}/pay", SessionPay(runtime))
+    routes.add_route(f"{prefix}/sessions/{{session_id}}/cancel", SessionCancel(runtime))
+    routes.add_route(f"{prefix}/payment_methods", PaymentMethods(runtime))
