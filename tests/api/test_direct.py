@@ -223,7 +223,14 @@ def test_a_body_over_the_limit_is_refused_as_falcon_refuses_it(paths, server):
 # -- what only the direct path does ------------------------------------------------------------
 
 
-def _asgi(server: InProcessServer, method: str, path: str, messages: list[dict[str, Any]], **headers: str) -> Any:
+def _asgi(
+    server: InProcessServer,
+    method: str,
+    path: str,
+    messages: list[dict[str, Any]],
+    query_string: bytes = b"",
+    **headers: str,
+) -> Any:
     """Sends `messages` as the request's body messages to the served app; its answer's
     messages (a disconnect once they are all taken)."""
     sent: list[dict[str, Any]] = []
@@ -247,7 +254,7 @@ def _asgi(server: InProcessServer, method: str, path: str, messages: list[dict[s
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query_string,
         "root_path": "",
         "headers": [
             (b"host", b"127.0.0.1:9"),
@@ -285,6 +292,12 @@ def test_a_declared_body_over_the_limit_is_not_read(server):
     sent = _asgi(server, "POST", PAGE, messages, content_length=str(limit + 1))
     assert sent[0]["status"] == 413
     assert (b"connection", b"close") in sent[0]["headers"]
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400(server):
+    sent = _asgi(server, "GET", PAGE, [{"type": "http.request", "body": b""}], query_string=b"status=\xff")
+    assert sent[0]["status"] == 400
+    assert orjson.loads(sent[1]["body"])["error"]["code"] == "bad_request"
 
 
 def test_a_client_gone_before_its_request_came_is_not_answered(server):

@@ -107,7 +107,7 @@ class Call:
 
     async def list_query(self) -> dict[str, Any]:
         """A list's filters and paging: the query string over the body (requests.list_query)."""
-        return merged_query(decode_query(self.scope["query_string"].decode(), self.limits), await self.body())
+        return merged_query(decode_query(self.scope["query_string"], self.limits), await self.body())
 
     async def _read(self) -> bytes:
         limit = self.limits.max_body

@@ -103,8 +103,11 @@ def query(req: falcon.asgi.Request) -> dict[str, Any]:
     return decode_query(req.query_string, limits_of(req))
 
 
-def decode_query(query_string: str, limits: Limits) -> dict[str, Any]:
+def decode_query(query_string: str | bytes, limits: Limits) -> dict[str, Any]:
+    """A query string's fields (as ASGI's bytes, or text); one that is not UTF-8 is a 400."""
     try:
+        if isinstance(query_string, bytes):
+            query_string = query_string.decode()
         return decode_form(query_string, limits)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyError() from exc
