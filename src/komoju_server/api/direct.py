@@ -28,7 +28,14 @@ from komoju_server.api.access import ANSWERED, Message, Receive, Scope, Send
 from komoju_server.api.errors import answer_for
 from komoju_server.api.forms import decode_body
 from komoju_server.api.middleware import Gate
-from komoju_server.api.requests import body_problem, decode_query, limits_of, merged_query, raw_body
+from komoju_server.api.requests import (
+    body_problem,
+    decode_query,
+    limits_of,
+    merged_query,
+    peer_address,
+    raw_body,
+)
 from komoju_server.api.responses import JSON, send
 from komoju_server.domain import idempotency, versions
 from komoju_server.domain.caller import Caller
@@ -245,14 +252,14 @@ class DirectRoutes:
         caller: Caller | None = None
         try:
             version_header = headers.get(_VERSION)
-            version = gate.version(None if version_header is None else version_header.decode("latin-1"))
+            # Read first, as the middleware does: every answer, errors included, says its version.
+            version = versions.parse(None if version_header is None else version_header.decode("latin-1"))
             out.append((_VERSION, version.name.encode("latin-1")))
             gate.check_open()
             authorization = headers.get(b"authorization")
-            client = scope.get("client")
             caller = await gate.admit(
                 False,  # the secret key only (see the module)
-                client[0] if client else "127.0.0.1",
+                peer_address(scope),
                 None if authorization is None else authorization.decode("latin-1"),
                 version,
             )

@@ -69,9 +69,10 @@ def key_from_header(header: str | None) -> str | None:
 
 class Gate:
     """The steps every API request passes, in order, whichever way it came (this module's
-    middleware, or api/direct.py for the routes answered without Falcon): its request id and
-    API version, the API's maintenance mode, then the key, the throttle, the ids in its path and
-    the merchant's sandbox maintenance; on the way out, the merchant's recent requests."""
+    middleware, or api/direct.py for the routes answered without Falcon): its request id (and
+    its API version, which both read first with `versions.parse`), the API's maintenance mode,
+    then the key, the throttle, the ids in its path and the merchant's sandbox maintenance; on
+    the way out, the merchant's recent requests."""
 
     def __init__(
         self,
@@ -91,13 +92,6 @@ class Gate:
     def request_id(header: str | None) -> str:
         """The caller's own X-Request-Id, else a new one."""
         return header or _next_request_id()
-
-    def version(self, header: str | None) -> versions.ApiVersion:
-        """The version an API request asks for; an unknown one is refused first.
-
-        Read before anything else can refuse the request, so that every API answer, errors
-        included, says the version it is shaped by."""
-        return versions.parse(header)
 
     def check_open(self) -> None:
         if self._maintenance():
@@ -151,7 +145,9 @@ class RequestMiddleware:
         req.context.api_version = versions.DEFAULT
         if not req.path.startswith("/api/"):
             return
-        req.context.api_version = self._gate.version(req.get_header(versions.HEADER))
+        # Read before anything else can refuse the request, so that every API answer, errors
+        # included, says the version it is shaped by; an unknown version is refused first.
+        req.context.api_version = versions.parse(req.get_header(versions.HEADER))
         resp.set_header(versions.HEADER, req.context.api_version.name)
         self._gate.check_open()
 
@@ -162,7 +158,7 @@ class RequestMiddleware:
             return
         caller = await self._gate.admit(
             _allows_publishable(resource, req.method),
-            peer_address(req),
+            peer_address(req.scope),
             req.get_header("Authorization"),
             req.context.api_version,
         )

@@ -37,11 +37,11 @@ def request_type(limits: Limits) -> type[LimitedRequest]:
     return type("LimitedRequest", (LimitedRequest,), {"limits": limits})
 
 
-def peer_address(req: falcon.asgi.Request) -> str:
-    """The address of the socket's other end: what the throttle counts against. Falcon's
-    `remote_addr` ends in the same address, but parses Forwarded and X-Forwarded-For first on
-    every call; those headers are not trusted here (server.py)."""
-    client = req.scope.get("client")
+def peer_address(scope: Mapping[str, Any]) -> str:
+    """The address of the socket's other end, from a request's ASGI scope: what the throttle
+    counts against. Falcon's `remote_addr` ends in the same address, but parses Forwarded and
+    X-Forwarded-For first on every call; those headers are not trusted here (server.py)."""
+    client = scope.get("client")
     return client[0] if client else "127.0.0.1"  # no peer known (a Unix socket): as Falcon says
 
 

@@ -31,7 +31,7 @@ class SignIn(DashboardPage):
         key = form.get("secret_key")
         try:
             # Wrong keys count against the client's address as on the API (services/throttle.py).
-            address = requests.peer_address(req)
+            address = requests.peer_address(req.scope)
             self.rt.throttle.check_address(address)
             try:
                 value, _ = await self.rt.dashboard_sessions.sign_in(key if isinstance(key, str) else "")
