@@ -300,6 +300,21 @@ def test_a_query_string_that_is_not_utf8_is_a_400(server):
     assert orjson.loads(sent[1]["body"])["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/customers", "/api/v1/payments/", "/api/v1/events", "/health"])
+def test_a_query_string_that_is_not_utf8_is_a_400_on_falcons_routes_too(server, path):
+    # Falcon decodes the query string while it makes its request, before any of its handlers:
+    # left to it, the UnicodeDecodeError reached the ASGI server (a bare 500).
+    request = [{"type": "http.request", "body": b""}]
+    sent = _asgi(server, "GET", path, request, query_string=b"a=\xff", x_request_id="req-q")
+    assert sent[0]["status"] == 400
+    headers = dict(sent[0]["headers"])
+    assert headers[b"x-request-id"] == b"req-q"
+    assert headers[b"content-type"] == b"application/json; charset=utf-8"
+    assert int(headers[b"content-length"]) == len(sent[1]["body"])
+    error = orjson.loads(sent[1]["body"])["error"]
+    assert (error["code"], error["param"]) == ("bad_request", None)
+
+
 def test_a_client_gone_before_its_request_came_is_not_answered(server):
     assert _asgi(server, "GET", PAGE, [{"type": "http.disconnect"}]) == []
 

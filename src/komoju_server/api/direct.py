@@ -26,7 +26,7 @@ import orjson
 
 from komoju_server.api.access import ANSWERED, Message, Receive, Scope, Send
 from komoju_server.api.errors import answer_for
-from komoju_server.api.forms import decode_body
+from komoju_server.api.forms import BodyError, decode_body
 from komoju_server.api.middleware import Gate
 from komoju_server.api.requests import (
     body_problem,
@@ -203,7 +203,22 @@ class DirectRoutes:
                 handler, params = found
                 await self._take(handler, params, scope, receive, send)
                 return
+            if not _readable(scope["query_string"]):
+                await self._refuse_query(scope, send)
+                return
         await self.app(scope, receive, send)
+
+    async def _refuse_query(self, scope: Scope, send: Send) -> None:
+        """400 for a query string Falcon cannot read. Falcon decodes it as UTF-8 while it makes
+        its request, before any of its handlers: the error would reach the server as a bare
+        500. (Over HTTP, httptools already refuses such a request line; another ASGI server,
+        or a test transport, may pass it on.)"""
+        sent = headers_of(scope).get(b"x-request-id")
+        request_id = self._gate.request_id(None if sent is None else sent.decode("latin-1"))
+        failure = answer_for(BodyError(), request_id, scope["method"], scope["path"])
+        headers = [(b"x-request-id", request_id.encode("latin-1"))]
+        headers.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in failure.headers)
+        await _send_answer(send, scope, failure.status, orjson.dumps(failure.body), request_id, headers)
 
     def _find(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | None:
         handler = self._exact.get((method, path))
@@ -271,13 +286,31 @@ class DirectRoutes:
             failure = answer_for(error, request_id, method, path)
             status, body = failure.status, orjson.dumps(failure.body)
             out.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in failure.headers)
-        out.append((b"content-type", _JSON))
-        out.append((b"content-length", str(len(body)).encode("latin-1")))
         if caller is not None:
             gate.record(caller, method, path, status, request_id)
-        scope[ANSWERED] = (status, request_id)
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": body})
+        await _send_answer(send, scope, status, body, request_id, out)
+
+
+async def _send_answer(
+    send: Send, scope: Scope, status: int, body: bytes, request_id: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """A JSON answer with `headers` and its length; the console's line learns its status."""
+    headers.append((b"content-type", _JSON))
+    headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    scope[ANSWERED] = (status, request_id)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _readable(query: bytes) -> bool:
+    """Whether a query string is UTF-8, as Falcon reads it."""
+    if query.isascii():
+        return True
+    try:
+        query.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def headers_of(scope: Scope) -> dict[bytes, bytes]:
