@@ -64,6 +64,8 @@ class Method:
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "secret_fields", frozenset(f.name for f in self.fields if f.secret))
+        if self.secret_fields.intersection(self.shows):
+            raise ValueError(f"{self.type}: a secret field is never shown ({sorted(self.secret_fields)})")
         object.__setattr__(self, "required_fields", tuple(f.name for f in self.fields if f.required))
 
     @property

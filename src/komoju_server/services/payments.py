@@ -30,7 +30,7 @@ from komoju_server.domain import clock, ids, money, params, states, versions
 from komoju_server.domain.caller import Caller, Mode
 from komoju_server.domain.errors import ApiError, invalid, not_one_of, over_limit
 from komoju_server.domain.payment import Payment, PaymentFilter
-from komoju_server.methods import Family, Method, clean_details, method_of, split_secrets
+from komoju_server.methods import Family, Method, clean_details, method_of
 from komoju_server.processors import (
     CancelRequest,
     CaptureRequest,
@@ -345,7 +345,7 @@ class Payments:
         now = payment.created_at
         payment.status = result.status
         payment.reference = result.reference
-        payment.details = public_details(method, dict(details), result.details)
+        payment.details = public_details(method, details, result.details)
         payment.payment_deadline = result.payment_deadline or deadline(method, details, now, payment.status)
         payment.deadline_shown = result.payment_deadline is not None or method.deadline is None or method.deadline.shown
         if payment.status == "captured":
@@ -935,10 +935,11 @@ def _refund_amount(wanted: int | None, payment: Payment, already: int = 0) -> in
 
 
 def public_details(method: Method, details: dict[str, Any], made: Any) -> dict[str, Any]:
-    """The payment_details a payment answers with: exactly the method's public fields."""
-    safe, _ = split_secrets(method, details)
-    merged = {**safe, **dict(made)}
-    merged.setdefault("provider", safe.get("brand"))
+    """The payment_details a payment answers with: exactly the method's public fields (never a
+    secret one: `Method` refuses to show one)."""
+    merged = {**details, **made}
+    if "provider" not in merged:
+        merged["provider"] = None if "brand" in method.secret_fields else details.get("brand")
     return {name: merged.get(name) for name in method.shows}
 
 
