@@ -80,6 +80,8 @@ class Batch:
 
     def __init__(self, conn: sqlite3.Connection, counters: Counters) -> None:
         self._conn = conn
+        # One cursor for every statement of the batch: `conn.execute` makes a new one each.
+        self._cursor = conn.cursor()
         self._counters = counters
 
     def run(self, jobs: Sequence[Job]) -> list[Outcome]:
@@ -112,7 +114,7 @@ class Batch:
             elif "list_positions" in write.sql:  # a statement of its own on the counters (a reset)
                 self._counters.write(self._conn)
                 self._counters.forget()
-            cursor = self._conn.execute(write.sql, params)
+            cursor = self._cursor.execute(write.sql, params)
             rows = len(cursor.fetchall()) if write.condition else cursor.rowcount
             check(write, rows)
             counts.append(rows)
