@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from komoju_server.domain import money
@@ -109,6 +111,13 @@ def test_token_fields_exist_and_hold_no_secret(method):
 def test_secrets_are_never_shown(method):
     assert not set(method.shows) & set(method.secret_fields)
     assert {f.name for f in method.fields if f.name in SECRET_NAMES} <= set(method.secret_fields)
+
+
+def test_a_method_that_would_show_a_secret_field_is_refused():
+    # payments' public_details relies on it: it picks the shown fields without the secrets removed.
+    card = BY_TYPE["credit_card"]
+    with pytest.raises(ValueError, match="a secret field is never shown"):
+        dataclasses.replace(card, shows=(*card.shows, "verification_value"))
 
 
 @each
