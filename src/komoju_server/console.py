@@ -176,19 +176,26 @@ class _Printing(Console):
         self._writer = writer or LineWriter()
         self._second = -1
         self._stamp = ""
+        self._milli = -1  # the millisecond `_milli_stamp` was made for
+        self._milli_stamp = ""
 
     def flush(self) -> None:
         self._writer.flush()
         sys.stdout.flush()
 
     def _now(self) -> tuple[float, str]:
-        """The time now, and as printed (the part up to the second is made once a second)."""
+        """The time now, and as printed: made once a millisecond (a busy server prints several
+        lines in one), the part up to the second once a second."""
         now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = self._second_stamp(second)
-        return now, f"{self._stamp}.{int((now - second) * 1000):03d}"
+        milli = int(now * 1000)
+        if milli != self._milli:
+            second, part = divmod(milli, 1000)
+            if second != self._second:
+                self._second = second
+                self._stamp = self._second_stamp(second)
+            self._milli = milli
+            self._milli_stamp = f"{self._stamp}.{part:03d}"
+        return now, self._milli_stamp
 
     def _second_stamp(self, second: int) -> str:
         raise NotImplementedError
