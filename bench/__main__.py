@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.peers import LOCALSTRIPE, start_localstripe
 from bench.postgres import Postgres
 from bench.processes import Others, Server, background_cpu, ensure_wrk, wait_quiet
-from bench.results import Result, Verdict, check_goals, over_rounds, table
+from bench.results import STALLED, Result, Verdict, check_goals, over_rounds, stalled, table
 from bench.scenarios import (
     BASELINES,
     ENDPOINTS,
@@ -279,6 +279,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"\nWARNING: other processes used up to {max([busiest] + [r.others for r in every]):.2f} cores "
             f"during this run ({', '.join(disturbed) or 'between measurements'}); those numbers are low and noisy. "
             "Run again on an idle machine (--wait-quiet 300 waits for one)."
+        )
+    paused = [
+        f"{result.name} (round {number})"
+        for number, results in enumerate(rounds, 1)
+        for result in results
+        if stalled(result) and any(other.vs == result.name for other in results)
+    ]
+    if paused:
+        print(
+            f"\nWARNING: the machine stalled during {'; '.join(paused)} (p99 over {STALLED} x p50): the lines "
+            "held to it look faster than they are, and no goal holds next to it."
         )
     if args.json:
         args.json.write_text(

@@ -163,6 +163,22 @@ def test_goals_hold_post_payments_to_0_7_of_its_baseline_and_its_p99_to_1_5_time
     ]
 
 
+def test_a_line_held_to_a_stalled_baseline_holds_no_goal():
+    # Seen on this VM: a baseline paused for 0.4 s (p99 403 ms against a p50 of 3 ms) measured
+    # a lower rate, and the line after it looked faster than it was.
+    stalled = Result("baseline", 8138.0, 2.99, 403.37)
+    post = Result("POST /api/v1/payments", 6000.0, 5.5, 12.0, vs="baseline")
+    verdicts = [(v.text, v.met) for v in check_goals([stalled, post])]
+    why = " (its baseline stalled: p99 403 ms, p50 2.99 ms)"
+    assert verdicts == [
+        (f"POST /api/v1/payments: req/s >= 0.7 x baseline (got 0.74 x{why})", False),
+        (f"POST /api/v1/payments: p99 <= 1.5 x baseline (got 0.03 x{why})", False),
+        ("POST /api/v1/payments: no errors (got 0)", True),
+    ]
+    clean = Result("baseline", 8138.0, 2.99, 2.99 * 50)  # at the bound: a slow tail, not a stall
+    assert [v.met for v in check_goals([clean, post])] == [True, True, True]
+
+
 def test_a_postgresql_line_is_held_to_its_goal_and_reads_only_to_their_share():
     baseline = Result("baseline [postgresql, 2 processes]", 3000.0, 8.0, 20.0)
     post = Result("POST /api/v1/payments [postgresql, 2 processes]", 2400.0, 10.0, 25.0, vs=baseline.name)
