@@ -213,12 +213,14 @@ class DirectRoutes:
         its request, before any of its handlers: the error would reach the server as a bare
         500. (Over HTTP, httptools already refuses such a request line; another ASGI server,
         or a test transport, may pass it on.)"""
-        sent = headers_of(scope).get(b"x-request-id")
-        request_id = self._gate.request_id(None if sent is None else sent.decode("latin-1"))
-        failure = answer_for(BodyError(), request_id, scope["method"], scope["path"])
-        headers = [(b"x-request-id", request_id.encode("latin-1"))]
-        headers.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in failure.headers)
-        await _send_answer(send, scope, failure.status, orjson.dumps(failure.body), request_id, headers)
+        request_id = self._request_id(headers_of(scope))
+        out = [(b"x-request-id", request_id.encode("latin-1"))]
+        status, body = _failure(BodyError(), request_id, scope["method"], scope["path"], out)
+        await _send_answer(send, scope, status, body, request_id, out)
+
+    def _request_id(self, headers: dict[bytes, bytes]) -> str:
+        sent = headers.get(b"x-request-id")
+        return self._gate.request_id(None if sent is None else sent.decode("latin-1"))
 
     def _find(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]] | None:
         handler = self._exact.get((method, path))
@@ -261,8 +263,7 @@ class DirectRoutes:
         gate = self._gate
         method: str = scope["method"]
         path: str = scope["path"]
-        sent = headers.get(b"x-request-id")
-        request_id = gate.request_id(None if sent is None else sent.decode("latin-1"))
+        request_id = self._request_id(headers)
         out = [(b"x-request-id", request_id.encode("latin-1"))]
         caller: Caller | None = None
         try:
@@ -283,12 +284,19 @@ class DirectRoutes:
             answer, status = await handler(call)
             body = orjson.dumps(answer)
         except Exception as error:  # noqa: BLE001 - every failure is answered, as Falcon's handlers do
-            failure = answer_for(error, request_id, method, path)
-            status, body = failure.status, orjson.dumps(failure.body)
-            out.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in failure.headers)
+            status, body = _failure(error, request_id, method, path, out)
         if caller is not None:
             gate.record(caller, method, path, status, request_id)
         await _send_answer(send, scope, status, body, request_id, out)
+
+
+def _failure(
+    error: Exception, request_id: str, method: str, path: str, headers: list[tuple[bytes, bytes]]
+) -> tuple[int, bytes]:
+    """A failure's status and envelope (`errors.answer_for`); its headers join `headers`."""
+    failure = answer_for(error, request_id, method, path)
+    headers.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in failure.headers)
+    return failure.status, orjson.dumps(failure.body)
 
 
 async def _send_answer(
