@@ -61,6 +61,11 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away mid-request (a host killed between the head and the
+                    # body): no receiver takes a truncated request for a delivery.
+                    self.close_connection = True
+                    return
                 status = receiver._record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 if receiver.delay:
                     time.sleep(receiver.delay)
@@ -76,6 +81,9 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        # socketserver listens with a backlog of 5: two hosts' workers sending at once overflow
+        # it, and the connections it drops are failed attempts, retried a minute later.
+        self._server.request_queue_size = 128
         self._server.daemon_threads = True
         self._server.server_bind()  # the port is ours from now on; refused until `up`
         self.port = self._server.server_address[1]
