@@ -75,6 +75,21 @@ def test_payment_form_is_the_test_card_payment():
     )
 
 
+def test_the_baselines_ids_begin_with_their_time_as_the_servers_do(monkeypatch: pytest.MonkeyPatch):
+    # Made a millisecond apart, they sort in the order they were made: the baseline's inserts
+    # land at the end of its id index, as the server's do, rather than on a random page each.
+    from bench import baseline
+
+    start = 1_780_000_000_000
+    clock = iter((start + i) * 1_000_000 for i in range(40))
+    monkeypatch.setattr(baseline.time, "time_ns", lambda: next(clock))
+    ids = [baseline.new_id() for _ in range(40)]
+    assert ids == sorted(ids)
+    assert ids[0].startswith(f"{start:012x}")
+    assert all(len(made) == 25 and set(made) <= set("0123456789abcdef") for made in ids)
+    assert len({made[12:] for made in ids}) == 40  # the rest is random
+
+
 def test_command_pins_wrk_and_only_loads_this_machine():
     argv = wrk.command("http://127.0.0.1:1/health", "s.lua", 10, 32, 1, 1)
     assert argv[:3] == ["taskset", "-c", "1"]
