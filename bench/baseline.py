@@ -70,6 +70,44 @@ TOTAL = "SELECT COALESCE(MAX(seq), 0) FROM payments"  # rows are never deleted
 PER_PAGE = 10
 POSTGRES_CONNECTIONS = 10  # per process, as the server's store opens at most
 
+# `POST /payments/with-event`: a payment's durable work as the server does it
+# (store/migrations.py), for the line that holds POST /api/v1/payments to it: the payment's row
+# under the server's three list indexes and its event's row under the event's four, in one
+# transaction. On SQLite the rows take their list positions as they are inserted (one process);
+# on PostgreSQL they are inserted without one, as the server inserts them (it numbers them
+# after the commit).
+WORK_PATH = "/payments/with-event"
+MERCHANT = "benchmerchant000000000000"  # 25 characters, as a merchant's id
+MODE = "test"
+WORK_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS listed_payments (seq {serial}, id TEXT NOT NULL UNIQUE,"
+    " merchant_id TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    " pos BIGINT, doc {blob} NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS listed_payments_by_position ON listed_payments (merchant_id, mode, pos)",
+    "CREATE INDEX IF NOT EXISTS listed_payments_by_status ON listed_payments (merchant_id, mode, status, pos)",
+    "CREATE INDEX IF NOT EXISTS listed_payments_by_time ON listed_payments (merchant_id, mode, created_at)",
+    "CREATE TABLE IF NOT EXISTS events (seq {serial}, id TEXT NOT NULL UNIQUE, merchant_id TEXT NOT NULL,"
+    " mode TEXT NOT NULL, type TEXT NOT NULL, created_at BIGINT NOT NULL, pos BIGINT, subject TEXT NOT NULL,"
+    " doc {blob} NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON events (merchant_id, mode, pos)",
+    "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, seq)",
+    "CREATE INDEX IF NOT EXISTS events_by_type ON events (merchant_id, mode, type, pos)",
+    "CREATE INDEX IF NOT EXISTS events_by_time ON events (merchant_id, mode, created_at)",
+)
+LISTED_INSERT = (
+    "INSERT INTO listed_payments (id, merchant_id, mode, status, created_at, doc, pos) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+EVENT_INSERT = (
+    "INSERT INTO events (id, merchant_id, mode, type, created_at, subject, doc, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+PG_WORK = (
+    "WITH payment AS (INSERT INTO listed_payments (id, merchant_id, mode, status, created_at, doc)"
+    " VALUES ($1, $2, $3, $4, $5, $6))"
+    " INSERT INTO events (id, merchant_id, mode, type, created_at, subject, doc)"
+    " VALUES ($7, $8, $9, $10, $11, $12, $13)"
+)
+POSITIONS = "SELECT (SELECT COALESCE(MAX(pos), 0) FROM listed_payments), (SELECT COALESCE(MAX(pos), 0) FROM events)"
+
 
 def new_id() -> str:
     """25 characters, the time first (milliseconds, in hex), then random ones, as the server's
@@ -93,15 +131,20 @@ class GroupCommit:
     def __init__(self, path: str) -> None:
         self._conn = connect(path)
         self._conn.execute(SCHEMA)
+        for statement in WORK_SCHEMA:
+            self._conn.execute(statement.format(serial="INTEGER PRIMARY KEY", blob="BLOB"))
+        self._positions = list(self._conn.execute(POSITIONS).fetchone())  # the writer's alone
         self._reader = connect(path)  # reads on the event loop's thread, as the server reads
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
         self._thread.start()
 
-    async def insert(self, params: tuple[Any, ...]) -> None:
+    async def insert(self, params: tuple[Any, ...], event: tuple[Any, ...] | None = None) -> None:
+        """The payment's row; with `event`, its row under the list indexes and its event's row
+        (WORK_SCHEMA)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put((params, future, loop))
+        self._queue.put(((params, event), future, loop))
         await future
 
     async def show(self, payment_id: str) -> bytes | None:
@@ -142,8 +185,14 @@ class GroupCommit:
         error: BaseException | None = None
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-            for params, _, _ in batch:
-                self._conn.execute(INSERT, params)
+            for (params, event), _, _ in batch:
+                if event is None:
+                    self._conn.execute(INSERT, params)
+                else:
+                    self._positions[0] += 1
+                    self._positions[1] += 1
+                    self._conn.execute(LISTED_INSERT, (*params, self._positions[0]))
+                    self._conn.execute(EVENT_INSERT, (*event, self._positions[1]))
             self._conn.execute("COMMIT")
         except BaseException as exc:  # the whole batch failed; every caller hears it
             error = exc
@@ -172,13 +221,18 @@ class PostgresInserts:
         conn = connections[0]
         await conn.execute("SELECT pg_advisory_lock(1)")  # processes starting at once
         await conn.execute(PG_SCHEMA)
+        for statement in WORK_SCHEMA:
+            await conn.execute(statement.format(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA"))
         await conn.execute("SELECT pg_advisory_unlock(1)")
         return cls(connections)
 
-    async def insert(self, params: tuple[Any, ...]) -> None:
+    async def insert(self, params: tuple[Any, ...], event: tuple[Any, ...] | None = None) -> None:
         conn = await self._idle.get()
         try:
-            await conn.execute(PG_INSERT, *params)
+            if event is None:
+                await conn.execute(PG_INSERT, *params)
+            else:
+                await conn.execute(PG_WORK, *params, *event)
         finally:
             self._idle.put_nowait(conn)
 
@@ -327,7 +381,19 @@ class Baseline:
         amount, now = int(amount_text), int(time.time())
         payment_id = new_id()
         doc = orjson.dumps(payment_doc(payment_id, form, amount, now))
-        await self._writer.insert((payment_id, amount, form.get("currency", ""), now, doc))
+        if scope["path"] == WORK_PATH:
+            event_id = new_id()
+            event = b'{"id":"%s","type":"payment.captured","resource":"event","data":%s,"created_at":%d}' % (
+                event_id.encode(),
+                doc,
+                now,
+            )
+            await self._writer.insert(
+                (payment_id, MERCHANT, MODE, "captured", now, doc),
+                (event_id, MERCHANT, MODE, "payment.captured", now, payment_id, event),
+            )
+        else:
+            await self._writer.insert((payment_id, amount, form.get("currency", ""), now, doc))
         await _answer(send, 200, doc)
 
     async def _read(self, path: str, send: Send) -> None:
