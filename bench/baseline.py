@@ -5,7 +5,9 @@ parses a form body, makes one durable insert (under an id that begins with the t
 server's do) and answers a ~1 KB JSON document. For the reads, with the same key check:
 `GET /payments/ID` answers the stored document of one payment (one indexed read),
 `GET /payments` the newest 10 documents in a list envelope with the total (one range read and
-one count, the documents pasted in as stored). GET /health answers 200.
+one count, the documents pasted in as stored). GET /health answers 200. `POST
+/payments/with-event` makes a payment's durable writes instead of the one insert (its row and
+its event's, under the server's indexes: `WORK_SCHEMA`), a yardstick with no goal.
 
 - On SQLite (`--database FILE`, WAL, synchronous=FULL), durability is made fast the way the
   server does it: group commit, one writer thread that takes every insert waiting in its queue
